@@ -1,0 +1,72 @@
+/* rng.c — xoshiro256** with splitmix64 seeding (see rng.h). */
+#include "rng.h"
+#include <math.h>
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+void mn_rng_seed(struct mn_rng *r, uint64_t seed, uint64_t stream)
+{
+    uint64_t x = seed ^ (stream * 0xd1342543de82ef95ULL);
+    for (int i = 0; i < 4; i++)
+        r->s[i] = splitmix64(&x);
+}
+
+uint64_t mn_rng_u64(struct mn_rng *r)
+{
+    uint64_t *s = r->s;
+    uint64_t result = rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+double mn_rng_uniform(struct mn_rng *r)
+{
+    return (double)(mn_rng_u64(r) >> 11) * 0x1.0p-53;
+}
+
+uint64_t mn_rng_below(struct mn_rng *r, uint64_t n)
+{
+    uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+    uint64_t x;
+    do
+        x = mn_rng_u64(r);
+    while (x >= limit);
+    return x % n;
+}
+
+int mn_rng_range(struct mn_rng *r, int lo, int hi)
+{
+    return lo + (int)mn_rng_below(r, (uint64_t)((int64_t)hi - lo + 1));
+}
+
+double mn_rng_normal(struct mn_rng *r)
+{
+    double u1 = 1.0 - mn_rng_uniform(r); /* (0, 1] so log is finite */
+    double u2 = mn_rng_uniform(r);
+    return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+}
+
+uint64_t mn_hash_str(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+    return h;
+}
