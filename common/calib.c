@@ -212,7 +212,7 @@ int mn_calib_parse_csv(const char *text, struct mn_calib_data *out, struct mn_er
                 for (int i = 0; i < nf; i++)
                     if (strcmp(f[i], cols[c].name) == 0)
                         at[c] = i;
-                if (at[c] < 0 && cols[c].need)
+                if (at[c] < 0 && cols[c].need && !rc)
                     rc = mn_error_set(err, MN_EPARSE, "csv", "header lacks column '%s'",
                                       cols[c].name);
             }

@@ -157,17 +157,14 @@ static int parse_group(const cJSON *j, const struct group *g, struct mn_mcu *m,
     allowed[n++] = "provenance";
     allowed[n] = NULL;
     int rc = mn_json_require(j, g->key, err);
-    if (!rc)
-        rc = mn_json_expect_object(obj, g->key, err);
-    if (!rc) {
-        rc = mn_json_check_keys(obj, allowed, err);
-        if (!rc)
-            rc = parse_ints(obj, g->fields, m, err);
-        if (!rc)
-            rc = get_provenance(obj, prov_at(m, g->prov_off), err);
-        if (rc)
-            mn_error_prefix_field(err, g->key);
-    }
+    if (rc)
+        return rc;
+    if (!(rc = mn_json_expect_object(obj, g->key, err)) &&
+        !(rc = mn_json_check_keys(obj, allowed, err)) &&
+        !(rc = parse_ints(obj, g->fields, m, err)))
+        rc = get_provenance(obj, prov_at(m, g->prov_off), err);
+    if (rc)
+        mn_error_prefix_field(err, g->key);
     return rc;
 }
 
@@ -178,10 +175,10 @@ static int parse_latency(const cJSON *j, struct mn_mcu *m, struct mn_error *err)
     const char *names[MN_OP_COUNT + 1];
     const cJSON *lat = cJSON_GetObjectItemCaseSensitive(j, "latency");
     int rc = mn_json_require(j, "latency", err);
-    if (!rc)
-        rc = mn_json_expect_object(lat, "latency", err);
     if (rc)
         return rc;
+    if ((rc = mn_json_expect_object(lat, "latency", err)))
+        goto prefix;
     for (int k = 1; k < MN_OP_COUNT; k++)
         names[k - 1] = mn_op_name((enum mn_op)k);
     names[MN_OP_COUNT - 1] = NULL;
@@ -191,10 +188,10 @@ static int parse_latency(const cJSON *j, struct mn_mcu *m, struct mn_error *err)
         const char *op = mn_op_name((enum mn_op)k);
         const cJSON *o = cJSON_GetObjectItemCaseSensitive(lat, op);
         struct mn_mcu_latency *l = &m->latency[k];
-        rc = mn_json_require(lat, op, err);
-        if (!rc)
-            rc = mn_json_expect_object(o, op, err);
-        if (!rc && !(rc = mn_json_check_keys(o, allowed, err))) {
+        if ((rc = mn_json_require(lat, op, err)))
+            goto prefix;
+        if (!(rc = mn_json_expect_object(o, op, err)) &&
+            !(rc = mn_json_check_keys(o, allowed, err))) {
             for (size_t i = 0; i < N_LAT && !rc; i++) {
                 rc = mn_json_require(o, lat_fields[i].key, err);
                 if (!rc)
@@ -203,11 +200,11 @@ static int parse_latency(const cJSON *j, struct mn_mcu *m, struct mn_error *err)
             }
             if (!rc)
                 rc = get_provenance(o, &l->provenance, err);
-            if (rc)
-                mn_error_prefix_field(err, op);
         }
-        if (rc)
+        if (rc) {
+            mn_error_prefix_field(err, op);
             goto prefix;
+        }
     }
     return MN_OK;
 prefix:
