@@ -126,6 +126,30 @@ START_TEST(calibrate_runs)
 }
 END_TEST
 
+START_TEST(estimate_nb201_end_to_end)
+{
+    char out[65536];
+    const char *arch = "'|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|"
+                       "skip_connect~1|skip_connect~2|'";
+    char args[512];
+    snprintf(args, sizeof args, "estimate --space nb201 --mcu nrf52832 --layers %s", arch);
+    int rc = run(args, out, sizeof out);
+    if (strstr(out, "not built yet")) {
+        tu_skip("estimate nb201_end_to_end", "search spaces not merged yet");
+        return;
+    }
+    ck_assert_msg(rc == 0, "%s", out);
+    ck_assert_int_eq(lines(out), 1);
+    ck_assert_ptr_nonnull(strstr(out, "\"params\":129306,"));
+    ck_assert_ptr_nonnull(strstr(out, "\"fits_sram\":false")); /* 64 KB nRF52832 */
+    ck_assert_ptr_nonnull(strstr(out, "\"layers\":[{\"index\":0,\"op\":\"input\""));
+    /* Two architectures as arguments: two lines. */
+    snprintf(args, sizeof args, "estimate %s %s", arch, arch);
+    ck_assert_int_eq(run(args, out, sizeof out), 0);
+    ck_assert_int_eq(lines(out), 2);
+}
+END_TEST
+
 Suite *estimate_suite(void)
 {
     Suite *s = suite_create("estimate");
@@ -135,6 +159,7 @@ Suite *estimate_suite(void)
     tcase_add_test(tc, estimate_errors_are_one_line);
     tcase_add_test(tc, mcu_list_show_and_custom_file);
     tcase_add_test(tc, calibrate_runs);
+    tcase_add_test(tc, estimate_nb201_end_to_end);
     suite_add_tcase(s, tc);
     return s;
 }
