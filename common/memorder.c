@@ -15,6 +15,7 @@ struct ctx {
     const int64_t *scratch;
     word *readers;     /* n × W: layers reading buffer b (via any alias) */
     char *keep;        /* n: buffer holds the network output */
+    int *lim;          /* n: the last layer all of whose inputs are ≤ h, for each h */
 };
 
 static int has(const word *s, int i)
@@ -33,6 +34,7 @@ static void ctx_free(struct ctx *c)
     free(c->bytes);
     free(c->readers);
     free(c->keep);
+    free(c->lim);
 }
 
 static int ctx_init(struct ctx *c, const struct mn_graph *g, const int64_t *tensor_bytes,
@@ -47,7 +49,8 @@ static int ctx_init(struct ctx *c, const struct mn_graph *g, const int64_t *tens
     c->bytes = calloc((size_t)c->n, sizeof *c->bytes);
     c->readers = calloc((size_t)c->n * (size_t)c->W, sizeof *c->readers);
     c->keep = calloc((size_t)c->n, 1);
-    if (!c->owner || !c->bytes || !c->readers || !c->keep) {
+    c->lim = calloc((size_t)c->n, sizeof *c->lim);
+    if (!c->owner || !c->bytes || !c->readers || !c->keep || !c->lim) {
         ctx_free(c);
         return mn_error_set(err, MN_ENOMEM, NULL, "out of memory for the memory planner");
     }
@@ -55,12 +58,22 @@ static int ctx_init(struct ctx *c, const struct mn_graph *g, const int64_t *tens
         const struct mn_layer *l = &g->layers[i];
         int alias = l->op == MN_OP_FLATTEN;
         c->owner[i] = alias ? c->owner[l->in[0]] : i;
+        if (i == g->output)
+            c->keep[c->owner[i]] = 1;
         if (!alias)
             c->bytes[i] = tensor_bytes[i] > 0 ? tensor_bytes[i] : 0;
         for (int j = 0; j < l->n_in; j++)
             set_bit(&c->readers[(size_t)c->owner[l->in[j]] * (size_t)c->W], i);
     }
-    c->keep[c->owner[g->output]] = 1;
+    /* lim bounds the layers that can be ready once layers up to h have run. */
+    for (int v = 1; v < c->n; v++) {
+        int hi = 0;
+        for (int j = 0; j < g->layers[v].n_in; j++)
+            hi = g->layers[v].in[j] > hi ? g->layers[v].in[j] : hi;
+        c->lim[hi] = v > c->lim[hi] ? v : c->lim[hi];
+    }
+    for (int h = 1; h < c->n; h++)
+        c->lim[h] = c->lim[h] > c->lim[h - 1] ? c->lim[h] : c->lim[h - 1];
     return MN_OK;
 }
 
@@ -341,7 +354,15 @@ int mn_memorder_search(const struct mn_graph *g, const int64_t *tensor_bytes,
             goto done;
         for (int i = 0; i < cur.cnt; i++) {
             const word *si = &cur.bits[(size_t)i * (size_t)c.W];
-            for (int v = 0; v < n; v++) {
+            /* Candidates lie between the first layer not run and lim[last layer run]. */
+            int lo = 0, hi = -1;
+            while (lo < n && has(si, lo))
+                lo++;
+            for (int w = c.W - 1; w >= 0 && hi < 0; w--)
+                if (si[w])
+                    hi = w * 64 + 63 - __builtin_clzll(si[w]);
+            int top = hi < 0 ? 0 : c.lim[hi];
+            for (int v = lo; v <= top && v < n; v++) {
                 if (!ready(&c, si, v))
                     continue;
                 memcpy(s, si, (size_t)c.W * sizeof *s);
