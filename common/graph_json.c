@@ -332,7 +332,7 @@ struct mn_graph *mn_graph_from_json(const cJSON *j, struct mn_error *err)
         rc = mn_json_require(j, "layers", err);
     if (!rc)
         rc = mn_graph_json_get_shape(j, "input", &in, err);
-    if (!rc && in.c == 0)
+    if (!rc && (in.c == 0 || in.h == 0 || in.w == 0))
         rc = mn_error_set(err, MN_EINVAL, "input", "'input' needs c, h and w");
     const cJSON *layers = cJSON_GetObjectItemCaseSensitive(j, "layers");
     int n = cJSON_GetArraySize(layers);
