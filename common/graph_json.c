@@ -94,7 +94,7 @@ static int item_int(const cJSON *e, const char *key, int min, int max, int *out,
                     struct mn_error *err)
 {
     double v = e ? e->valuedouble : 0;
-    if (!cJSON_IsNumber(e) || v != (double)(int)v || v < min || v > max)
+    if (!cJSON_IsNumber(e) || v < min || v > max || v != (double)(int)v)
         return mn_error_set(err, MN_EINVAL, key, "'%s' must hold integers between %d and %d",
                             key, min, max);
     *out = (int)v;
@@ -180,11 +180,11 @@ static int resolve_input(const struct mn_graph *g, const cJSON *e, int self, int
                             e->valuestring);
     }
     double v = e->valuedouble;
-    if (!cJSON_IsNumber(e) || v != (int)v)
+    if (!cJSON_IsNumber(e))
         return mn_error_set(err, MN_EINVAL, NULL, "an input must be a layer name or a "
                             "position in 'layers'");
-    if (v < 0 || v + 1 >= self)
-        return mn_error_set(err, MN_EINVAL, NULL, "input %d is not an earlier layer", (int)v);
+    if (v < 0 || v + 1 >= self || v != (int)v)
+        return mn_error_set(err, MN_EINVAL, NULL, "input %g is not an earlier layer", v);
     *out = (int)v + 1;
     return MN_OK;
 }

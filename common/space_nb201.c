@@ -310,12 +310,14 @@ static int nb_mutate(const void *cfg, const void *parent, struct mn_rng *rng, vo
     return new_arch(&a, out);
 }
 
-/* index = Σ op(e)·5^e: edge 0 is the least significant digit. */
+/* index = Σ op(e)·5^(5−e): edge 0 is the most significant digit, ops in table order —
+ * the order NB201's Structure.gen_all generates. (The benchmark file and the published
+ * CSV list architectures in another order.) */
 static int nb_enumerate(const void *cfg, int64_t index, void **out)
 {
     struct nb_arch a;
     (void)cfg;
-    for (int e = 0; e < N_EDGES; e++, index /= N_OPS)
+    for (int e = N_EDGES - 1; e >= 0; e--, index /= N_OPS)
         a.mask[e] = (unsigned char)(1u << (index % N_OPS));
     return new_arch(&a, out);
 }

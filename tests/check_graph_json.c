@@ -182,6 +182,11 @@ START_TEST(errors_name_the_field)
         {"[{\"op\":\"conv2d\",\"filters\":4,\"kernel\":3,\"bn\":1}]", "layers[0].bn",
          "true or false"},
         {"[]", "layers", "1 to"},
+        {"[{\"op\":\"conv2d\",\"filters\":4,\"kernel\":1e300}]", "layers[0].kernel",
+         "between"},
+        {"[{\"op\":\"relu\",\"inputs\":[1e300]}]", "layers[0].inputs[0]",
+         "not an earlier layer"},
+        {"[{\"op\":\"relu\",\"inputs\":[true]}]", "layers[0].inputs[0]", "layer name"},
         {"[{\"op\":\"maxpool\",\"kernel\":9}]", "layers[0]", "kernel larger"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

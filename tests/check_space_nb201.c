@@ -66,7 +66,25 @@ START_TEST(enumerate_gives_15625_distinct_round_tripping_keys)
     for (int i = 0; i < 15625; i++)
         free(keys[i]);
     free(keys);
+    /* Structure.gen_all's order: the last edge varies fastest. */
+    static const struct {
+        int64_t index;
+        const char *key;
+    } order[] = {
+        {0, "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"},
+        {1, "|none~0|+|none~0|none~1|+|none~0|none~1|skip_connect~2|"},
+        {3125, "|skip_connect~0|+|none~0|none~1|+|none~0|none~1|none~2|"},
+        {15624, "|avg_pool_3x3~0|+|avg_pool_3x3~0|avg_pool_3x3~1|+"
+                "|avg_pool_3x3~0|avg_pool_3x3~1|avg_pool_3x3~2|"},
+    };
     struct mn_arch *a = NULL;
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(mn_space_enumerate(sp, order[i].index, &a), 0);
+        char *k = mn_space_arch_key(sp, a);
+        ck_assert_str_eq(k, order[i].key);
+        free(k);
+        mn_arch_free(a);
+    }
     ck_assert_int_eq(mn_space_enumerate(sp, 15625, &a), MN_EUNSUPPORTED);
     ck_assert_int_eq(mn_space_enumerate(sp, -1, &a), MN_EUNSUPPORTED);
     mn_space_free(sp);
