@@ -1,58 +1,23 @@
-/* net_bench.c — forward+backward speed of the CNN engine on a full-size NB201-like
- * network (C=16, N=5, 32×32 input, 10 classes; every cell edge nor_conv_3x3, the
- * largest NB201 network) built with graph.h builders, float32, training-mode BN.
+/* net_bench.c — forward+backward speed of the CNN engine on a full-size NB201 network
+ * (nb201 space defaults: C=16, N=5, 3×32×32 input, 10 classes), float32,
+ * training-mode BN, default architecture: every edge nor_conv_3x3 (the largest).
  * Prints time per pass and achieved GFLOP/s (2 FLOPs per multiply-accumulate; backward
  * counts weight and input gradients of every conv/dense, no input gradient for the
- * first layer). Until the nb201 space is on main the cell is built here.
+ * first layer).
  *   build: cc -O2 -std=c11 -Icommon bench/net_bench.c build/libmonas.a \
- *              $(pkg-config --cflags --libs openblas) -lm -o build/net_bench
- *   usage: build/net_bench [batch [repeats]]   (defaults 64, 5) */
+ *              $(pkg-config --cflags --libs libcjson openblas) -lm -o build/net_bench
+ *   usage: build/net_bench [batch [repeats [arch]]]   (defaults 64, 5) */
+#define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include "graph.h"
 #include "net.h"
 #include "rng.h"
+#include "space.h"
 
-static int rcb(struct mn_graph *g, int in, int c, int stride)
-{
-    int r = mn_graph_unary(g, MN_OP_RELU, in);
-    return mn_graph_conv2d(g, r, c, 3, stride, 1, 0, 1, MN_ACT_NONE);
-}
-
-static int cell(struct mn_graph *g, int in, int c)
-{
-    int node[4] = {in};
-    for (int j = 1; j < 4; j++) {
-        int t[3];
-        for (int i = 0; i < j; i++)
-            t[i] = rcb(g, node[i], c, 1);
-        node[j] = j == 1 ? t[0] : mn_graph_addn(g, t, j, MN_ACT_NONE);
-    }
-    return node[3];
-}
-
-static struct mn_graph *nb201(int c, int n)
-{
-    struct mn_graph *g = mn_graph_new(3, 32, 32);
-    int x = mn_graph_conv2d(g, 0, c, 3, 1, 1, 0, 1, MN_ACT_NONE);
-    for (int s = 0; s < 3; s++) {
-        if (s) {
-            int b = rcb(g, rcb(g, x, c << s, 2), c << s, 1);
-            int p = mn_graph_pool(g, MN_OP_AVGPOOL, x, 2, 2, 0, 0);
-            int ins[2] = {b, mn_graph_conv2d(g, p, c << s, 1, 1, 0, 0, 0, MN_ACT_NONE)};
-            x = mn_graph_addn(g, ins, 2, MN_ACT_NONE);
-        }
-        for (int k = 0; k < n; k++)
-            x = cell(g, x, c << s);
-    }
-    struct mn_layer bn = mn_layer_make(MN_OP_BATCHNORM, x);
-    bn.act = MN_ACT_RELU;
-    x = mn_graph_add(g, &bn);
-    x = mn_graph_unary(g, MN_OP_GAVGPOOL, x);
-    mn_graph_dense(g, x, 10, 1, MN_ACT_NONE);
-    return g;
-}
+#define LARGEST "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+" \
+                "|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 
 static double now(void)
 {
@@ -68,11 +33,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: net_bench [batch [repeats]]\n");
         return 2;
     }
-    struct mn_graph *g = nb201(16, 5);
+    const char *text = argc > 3 ? argv[3] : LARGEST;
     struct mn_error err;
-    struct mn_net *net = mn_net_create(g, batch, NULL, &err);
+    struct mn_space *sp = mn_space_create("nb201", NULL, &err);
+    struct mn_arch *a = NULL;
+    struct mn_graph *g = NULL;
+    struct mn_net *net = NULL;
+    if (sp && mn_space_arch_from_text(sp, text, &a, &err) == 0 &&
+        mn_space_lower(sp, a, &g, &err) == 0)
+        net = mn_net_create(g, batch, NULL, &err);
+    mn_arch_free(a);
+    mn_space_free(sp);
     if (!net) {
         fprintf(stderr, "net_bench: %s\n", err.message);
+        mn_graph_free(g);
         return 1;
     }
     mn_net_init_params(net, MN_INIT_TORCH, 1);
@@ -98,8 +72,8 @@ int main(int argc, char **argv)
         best_b = t2 - t1 < best_b ? t2 - t1 : best_b;
     }
     double ff = 2.0 * macs * batch, fb = 2.0 * bw * batch;
-    printf("nb201-like C=16 N=5 32x32 batch %d: %d layers, %lld params, %.1f MMAC/sample, "
-           "memory %.0f MB\n", batch, g->n, (long long)mn_net_n_params(net), macs / 1e6,
+    printf("nb201 %s C=16 N=5 32x32 batch %d: %d layers, %lld params, %.1f MMAC/sample, "
+           "memory %.0f MB\n", text, batch, g->n, (long long)mn_net_n_params(net), macs / 1e6,
            mn_net_memory_bytes(net) / 1e6);
     printf("forward  %.3f s  %.1f GFLOP/s\n", best_f, ff / best_f / 1e9);
     printf("backward %.3f s  %.1f GFLOP/s\n", best_b, fb / best_b / 1e9);
