@@ -85,8 +85,9 @@ static int take_candidates(struct mn_server *srv, struct mn_job *j, int64_t leas
     sqlite3_bind_int(st, 3, want);
     int n = 0, step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        mn_buf_printf(b, "%s{\"id\":%lld,\"key\":", n ? "," : "",
-                      (long long)sqlite3_column_int64(st, 0));
+        mn_buf_str(b, n ? ",{\"id\":" : "{\"id\":");
+        mn_buf_int(b, sqlite3_column_int64(st, 0));
+        mn_buf_str(b, ",\"key\":");
         mn_buf_json_str(b, (const char *)sqlite3_column_text(st, 1));
         mn_buf_str(b, ",\"arch\":");
         mn_buf_add(b, (const char *)sqlite3_column_text(st, 2), (size_t)sqlite3_column_bytes(st, 2));
@@ -177,6 +178,7 @@ int mn_lease_claim(struct mn_server *srv, const struct mn_lease_req *r, char **b
         start++;
     struct mn_buf b = {0};
     int64_t lease_id = 0;
+    mn_buf_reserve(&b, 32768);
     for (int k = 0; k < n_ids && !got && !rc; k++) {
         int64_t id = ids[(start + k) % n_ids];
         struct mn_job *j = mn_jobs_get(srv->jobs, id, &rc);
