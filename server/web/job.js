@@ -146,7 +146,7 @@ export function jobPage(root, { id, cid }) {
       xLabel: xSel.selectedOptions[0]?.textContent || axes.x, yLabel: ySel.selectedOptions[0]?.textContent || axes.y,
     }, rebuild);
     fill(legend,
-      h('span', {}, h('i', { style: 'background:var(--front)' }), `front ${scEl.dataset.frontPoints}`),
+      h('span', { id: 'legend-front' }, h('i', { style: 'background:var(--front)' }), `front ${scEl.dataset.frontPoints}`),
       h('span', {}, h('i', { style: 'background:var(--feasible)' }), `feasible ${feas}`),
       h('span', {}, h('i', { style: 'background:var(--over)' }), `over budget ${over}`),
       h('span', {}, h('i', { class: 'limit' }), 'limit'));
