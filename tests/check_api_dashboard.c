@@ -7,29 +7,28 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include "testutil.h"
+#include "srvutil.h"
 
-static struct tu_daemon d;
+static struct tu_srv srv;
 
 static void setup(void)
 {
-    ck_assert_msg(tu_daemon_start(&d, NULL) == 0, "monasd did not start");
+    tu_srv_init(&srv);
+    ck_assert_msg(tu_srv_start(&srv, NULL, NULL) == 0, "monasd did not start");
 }
 
 static void teardown(void)
 {
-    tu_daemon_stop(&d);
+    tu_srv_stop(&srv);
+    tu_srv_cleanup(&srv);
 }
 
 /* method path body → parsed JSON (caller frees), asserting the status. */
-static cJSON *call(const char *method, const char *path, const char *body, long want)
+static cJSON *call(const char *method, const char *path, const char *body, int want)
 {
-    struct tu_http r;
-    tu_http(&d, method, path, NULL, body, NULL, &r);
-    ck_assert_msg(r.status == want, "%s %s: %ld, want %ld: %s", method, path, r.status, want,
-                  r.body);
-    cJSON *j = cJSON_Parse(r.body);
-    tu_http_free(&r);
+    int status = 0;
+    cJSON *j = tu_json(&srv, method, path, NULL, body, &status);
+    ck_assert_msg(status == want, "%s %s: %d, want %d", method, path, status, want);
     if (want != 204)
         ck_assert_msg(j != NULL, "%s %s: body is not JSON", method, path);
     return j;
