@@ -8,6 +8,7 @@
 #include <time.h>
 #include "api.h"
 #include "buf.h"
+#include "cost.h"
 #include "job.h"
 #include "json.h"
 #include "metrics.h"
@@ -526,11 +527,42 @@ void mn_api_job_candidates(struct mn_http_req *rq, struct mn_http_resp *rs)
     mn_http_reply(rs, 200, mn_buf_take(&b));
 }
 
+/* The cost model's per-layer table (cost.h) of architecture `arch` (its JSON text) in
+ * job j's space on j's MCU profile, printed (caller frees); NULL when it cannot be
+ * built. Deterministic, so it matches the totals the worker reported. */
+static char *layers_text(const struct mn_job *j, const char *arch)
+{
+    struct mn_error err = {0};
+    struct mn_arch *a = NULL;
+    struct mn_graph *g = NULL;
+    struct mn_mcu *m = NULL;
+    struct mn_cost c = {0};
+    cJSON *aj = cJSON_Parse(arch), *cj = NULL;
+    char *text = NULL;
+    if (!aj || mn_space_arch_from_json(j->spec->space, aj, &a, &err) ||
+        mn_space_lower(j->spec->space, a, &g, &err) ||
+        !(m = mn_mcu_from_json(cJSON_GetObjectItemCaseSensitive(j->spec->json, "mcu"), &err)) ||
+        mn_cost_estimate(g, m, &c, &err) || !(cj = mn_cost_to_json(&c, 1)))
+        goto done;
+    text = mn_json_print(cJSON_GetObjectItemCaseSensitive(cj, "layers"));
+done:
+    cJSON_Delete(cj);
+    mn_cost_release(&c);
+    mn_mcu_free(m);
+    mn_graph_free(g);
+    mn_arch_free(a);
+    cJSON_Delete(aj);
+    return text;
+}
+
+/* One candidate; with layers=1 also its per-layer cost table ("layers", null when the
+ * architecture cannot be lowered). */
 void mn_api_job_candidate(struct mn_http_req *rq, struct mn_http_resp *rs)
 {
     static const char sql[] = "SELECT " CAND_COLS " FROM candidates WHERE id=? AND job_id=?";
-    int64_t cid;
-    if (!mn_api_param_id(rq, rs, 1, &cid))
+    int64_t cid, layers = 0;
+    if (!mn_api_param_id(rq, rs, 1, &cid) ||
+        mn_api_query_int(rq, rs, "layers", 0, 1, &layers))
         return;
     struct mn_job *j = locked_job(rq, rs);
     if (!j)
@@ -543,6 +575,12 @@ void mn_api_job_candidate(struct mn_http_req *rq, struct mn_http_resp *rs)
         sqlite3_bind_int64(st, 2, j->id);
         if ((found = sqlite3_step(st) == SQLITE_ROW))
             candidate_json(&b, st);
+        if (found && layers && b.len) {
+            char *t = layers_text(j, (const char *)sqlite3_column_text(st, 2));
+            b.len--; /* reopen the object */
+            mn_buf_printf(&b, ",\"layers\":%s}", t ? t : "null");
+            free(t);
+        }
         sqlite3_reset(st);
     }
     int64_t job_id = j->id;

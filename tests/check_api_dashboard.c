@@ -1,12 +1,14 @@
 /* check_api_dashboard.c — the API fields the dashboard relies on, on a real monasd:
  * job list summaries and newest-first paging, per-job activity (active leases and
  * workers, scoring rate), and candidates sorted by a cost figure or proxy with keyset
- * paging (after + after_value). */
+ * paging (after + after_value), and a candidate's per-layer cost table (layers=1). */
 #include <check.h>
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include "cost.h"
+#include "space.h"
 #include "srvutil.h"
 
 static struct tu_srv srv;
@@ -228,6 +230,51 @@ START_TEST(candidates_sorted_with_keyset_paging)
 }
 END_TEST
 
+START_TEST(candidate_layers)
+{
+    submit("layers", 8);
+    cJSON *l = claim("w", 8);
+    post_results(l, "w");
+    cJSON_Delete(l);
+    cJSON *c = call("GET", "/v1/jobs/1/candidates/3", NULL, 200);
+    ck_assert_ptr_null(cJSON_GetObjectItem(c, "layers")); /* only when asked */
+    cJSON_Delete(c);
+    c = call("GET", "/v1/jobs/1/candidates/3?layers=1", NULL, 200);
+    const cJSON *layers = cJSON_GetObjectItem(c, "layers"), *r;
+
+    /* The same table the cost model gives for that architecture on the job's MCU. */
+    struct mn_error err = {0};
+    struct mn_space *sp = mn_space_create("nb201", NULL, &err);
+    struct mn_arch *a = NULL;
+    struct mn_graph *g = NULL;
+    struct mn_mcu *m = mn_mcu_builtin("stm32f746", &err);
+    struct mn_cost cost = {0};
+    ck_assert_int_eq(mn_space_arch_from_text(sp, str(c, "key"), &a, &err), 0);
+    ck_assert_int_eq(mn_space_lower(sp, a, &g, &err), 0);
+    ck_assert_int_eq(mn_cost_estimate(g, m, &cost, &err), 0);
+    ck_assert_int_eq(cJSON_GetArraySize(layers), cost.n_layers);
+    ck_assert_int_gt(cost.n_layers, 10);
+    double macs = 0, latency = 0;
+    cJSON_ArrayForEach(r, layers)
+    {
+        macs += num(r, "macs");
+        latency += num(r, "latency_ms");
+        num(r, "activation_bytes");
+        num(r, "params");
+        str(r, "op");
+    }
+    ck_assert(macs == (double)cost.macs);
+    ck_assert(fabs(latency - cost.latency_ms) < 1e-6 * cost.latency_ms);
+    mn_cost_release(&cost);
+    mn_mcu_free(m);
+    mn_graph_free(g);
+    mn_arch_free(a);
+    mn_space_free(sp);
+    cJSON_Delete(c);
+    expect_field("/v1/jobs/1/candidates/3?layers=2", "layers");
+}
+END_TEST
+
 Suite *api_dashboard_suite(void)
 {
     Suite *s = suite_create("api_dashboard");
@@ -237,6 +284,7 @@ Suite *api_dashboard_suite(void)
     tcase_add_test(tc, job_list_summaries_newest_first);
     tcase_add_test(tc, job_activity);
     tcase_add_test(tc, candidates_sorted_with_keyset_paging);
+    tcase_add_test(tc, candidate_layers);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -378,25 +378,30 @@ export function jobPage(root, { id, cid }) {
       h('div', { class: e[1] === 'none' ? 'edge none' : 'edge' }, h('b', {}, `node ${e[2]} → ${to[i]}`), e[1]))), key];
   }
 
+  /** The cost model's per-layer table (GET candidate ?layers=1), with totals. */
   function layerTable(c) {
-    const layers = c.layers ?? c.cost?.layers;
+    const layers = c.layers;
     if (!Array.isArray(layers) || !layers.length) {
       return h('p', { class: 'muted', id: 'layers-missing' },
-        'This server does not report a per-layer breakdown for this candidate.');
+        'No per-layer breakdown: the architecture could not be lowered on this server.');
     }
-    const v = (l, ...ks) => ks.map((k) => l[k]).find((x) => x != null);
-    return h('div', { class: 'tablewrap', style: 'max-height:420px' }, h('table', { class: 'grid', id: 'layers' },
-      h('thead', {}, h('tr', {}, h('th', {}, '#'), h('th', {}, 'Layer'), h('th', {}, 'Output'),
+    const sum = (k) => layers.reduce((a, l) => a + (l[k] || 0), 0);
+    const peak = Math.max(...layers.map((l) => l.activation_bytes || 0));
+    return h('div', { class: 'tablewrap', style: 'max-height:460px' }, h('table', { class: 'grid', id: 'layers' },
+      h('thead', {}, h('tr', {}, h('th', { class: 'num' }, '#'), h('th', {}, 'Layer'), h('th', {}, 'Output'),
         h('th', { class: 'num' }, 'MACs'), h('th', { class: 'num' }, 'Latency'),
         h('th', { class: 'num' }, 'Activations'), h('th', { class: 'num' }, 'Params'))),
-      h('tbody', {}, layers.map((l, i) => h('tr', {},
-        h('td', { class: 'num faint' }, v(l, 'index') ?? i),
-        h('td', {}, h('span', { class: 'mono' }, v(l, 'op') ?? ''), ' ', h('span', { class: 'faint' }, v(l, 'name') ?? '')),
-        h('td', { class: 'mono' }, Array.isArray(l.out) ? l.out.join('×') : typeof l.out === 'object' && l.out ? Object.values(l.out).join('×') : ''),
-        h('td', { class: 'num' }, num(v(l, 'macs'))),
-        h('td', { class: 'num' }, ms(v(l, 'latency_ms'))),
-        h('td', { class: 'num' }, bytes(v(l, 'activation_bytes'))),
-        h('td', { class: 'num' }, num(v(l, 'params'))))))));
+      h('tbody', {}, layers.map((l, i) => h('tr', { class: l.activation_bytes === peak ? 'peak' : '' },
+        h('td', { class: 'num faint' }, l.index ?? i),
+        h('td', {}, h('span', { class: 'mono' }, l.op ?? ''), l.name && l.name !== l.op && h('span', { class: 'faint' }, ` ${l.name}`)),
+        h('td', { class: 'mono' }, Array.isArray(l.out_shape) ? l.out_shape.join('×') : ''),
+        h('td', { class: 'num' }, num(l.macs)),
+        h('td', { class: 'num' }, ms(l.latency_ms)),
+        h('td', { class: 'num' }, bytes(l.activation_bytes)),
+        h('td', { class: 'num' }, num(l.params))))),
+      h('tfoot', {}, h('tr', {}, h('td', {}), h('td', {}, h('b', {}, 'total')), h('td', {}),
+        h('td', { class: 'num' }, num(sum('macs'))), h('td', { class: 'num' }, ms(sum('latency_ms'))),
+        h('td', { class: 'num faint' }, `peak ${bytes(peak)}`), h('td', { class: 'num' }, num(sum('params')))))));
   }
 
   const onKey = (e) => { if (e.key === 'Escape' && drawer) location.hash = `#/jobs/${id}`; };
