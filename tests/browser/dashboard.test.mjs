@@ -117,6 +117,7 @@ test('dashboard: token, validation error, submit, live job page, front, detail',
 
   /* A value the API refuses: its error appears under that field. */
   await page.fill('#f-name', 'browser-test');
+  await page.selectOption('#f-mcu', 'stm32f746');
   await page.fill('[id="f-budgets.sram_bytes"]', '0');
   await page.fill('[id="f-budget.max_candidates"]', String(BUDGET));
   await page.fill('#f-batch_size', '8');
