@@ -194,6 +194,7 @@ export function jobPage(root, { id, cid }) {
       }
     } catch (e) {
       err.textContent = `Could not load job ${id}: ${e.message}`;
+      if (e.status === 404) return; // no such job: nothing will change
     }
     if (!dead && (!job || job.status === 'running')) timer = setTimeout(poll, POLL_MS);
   }
