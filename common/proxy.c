@@ -553,9 +553,18 @@ struct mn_net *mn_proxy_net(struct mn_proxy_ctx *ctx, int max_batch,
     static const enum mn_init schemes[PI_COUNT] = {
         [PI_TORCH] = MN_INIT_TORCH, [PI_FAN_IN] = MN_INIT_KAIMING_FAN_IN,
         [PI_FAN_OUT] = MN_INIT_KAIMING_FAN_OUT, [PI_GAUSSIAN] = MN_INIT_TORCH};
-    struct mn_net *net = mn_net_create(ctx->g, max_batch, opts, ctx->err);
+    struct mn_net_opts o = opts ? *opts : (struct mn_net_opts){MN_F32, 0};
+    if (!ctx->net || ctx->net_batch != max_batch || ctx->net_opts.dtype != o.dtype ||
+        ctx->net_opts.per_sample_grads != o.per_sample_grads) {
+        mn_net_free(ctx->net);
+        ctx->net = mn_net_create(ctx->g, max_batch, &o, ctx->err);
+        ctx->net_batch = max_batch;
+        ctx->net_opts = o;
+    }
+    struct mn_net *net = ctx->net;
     if (!net)
         return NULL;
+    mn_net_set_bn_mode(net, MN_BN_TRAIN);
     uint64_t seed = derive(ctx->seed, ctx->key_hash ^ mn_hash_str(ctx->name),
                            (uint64_t)ctx->repeat + 1);
     if (ctx->s->init == PI_GAUSSIAN)
@@ -674,6 +683,7 @@ int mn_proxies_compute(const struct mn_proxy_config *c, const struct mn_space *s
             degenerate |= !isfinite(v);
             sum += v;
         }
+        mn_net_free(ctx.net);
         mn_graph_free(g);
         mn_space_free(own);
         out[i].degenerate = degenerate;

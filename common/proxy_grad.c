@@ -49,7 +49,6 @@ int mn_proxy_synflow(struct mn_proxy_ctx *ctx, double *value)
     *value = s;
 done:
     free(x);
-    mn_net_free(net);
     return rc;
 }
 
@@ -113,7 +112,6 @@ static int loss_proxy(struct mn_proxy_ctx *ctx, enum reduce how, double *value)
         s += how == R_SNIP ? t : sqrt(t);
     }
     *value = s;
-    mn_net_free(net);
     return rc;
 }
 
@@ -183,6 +181,5 @@ done:
     free(dout);
     free(dx);
     free(x);
-    mn_net_free(net);
     return rc;
 }

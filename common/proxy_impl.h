@@ -33,10 +33,16 @@ struct mn_proxy_ctx {
     int repeat;
     const struct mn_proxy_trace *trace; /* may be NULL */
     struct mn_error *err;
+    /* The network of the previous repeat, reused when the next asks for the same
+     * batch and options; owned by the driver (proxy.c), which frees it. */
+    struct mn_net *net;
+    int net_batch;
+    struct mn_net_opts net_opts;
 };
 
 /* A network for batches of up to max_batch, initialised with the proxy's scheme from
- * the candidate's stream for this repeat (traced as "params"). NULL with ctx->err set. */
+ * the candidate's stream for this repeat (traced as "params"); owned by ctx (do not
+ * free it). NULL with ctx->err set. */
 struct mn_net *mn_proxy_net(struct mn_proxy_ctx *ctx, int max_batch,
                             const struct mn_net_opts *opts);
 /* Fills x [n][C][H][W] of the graph input's shape with batch b of this repeat: seeded

@@ -115,6 +115,5 @@ done:
     free(G);
     free(dout);
     free(x);
-    mn_net_free(net);
     return rc;
 }

@@ -103,7 +103,6 @@ done:
     free(x);
     free(mask);
     free(words);
-    mn_net_free(net);
     return rc;
 }
 
@@ -141,6 +140,5 @@ done:
     free(K);
     free(x);
     free(words);
-    mn_net_free(net);
     return rc;
 }

@@ -74,6 +74,5 @@ done:
     free(var);
     free(f1);
     free(x);
-    mn_net_free(net);
     return rc;
 }
