@@ -75,7 +75,8 @@ static int take_candidates(struct mn_server *srv, struct mn_job *j, int64_t leas
 {
     static const char sql[] =
         "UPDATE candidates SET status='leased', lease_id=?1, attempts=attempts+1 WHERE id IN "
-        "(SELECT id FROM candidates WHERE job_id=?2 AND status='queued' ORDER BY id LIMIT ?3) "
+        "(SELECT id FROM candidates WHERE job_id=?2 AND status='queued' AND lease_id IS NULL "
+        "ORDER BY id LIMIT ?3) "
         "RETURNING id, key, arch";
     sqlite3_stmt *st = mn_store_prep(srv->store, sql);
     if (!st)
@@ -284,7 +285,8 @@ int mn_lease_release(struct mn_server *srv, int64_t lease_id, int *released,
                      struct mn_error *err)
 {
     static const char sql[] = "UPDATE candidates SET status='queued', lease_id=NULL, "
-                              "attempts=max(attempts-1, 0) WHERE lease_id=? AND status='leased'";
+                              "attempts=max(attempts-1, 0) WHERE job_id=? AND status='leased' "
+                              "AND lease_id=?";
     struct txn t;
     int64_t job_id = 0;
     char status[16];
@@ -301,7 +303,8 @@ int mn_lease_release(struct mn_server *srv, int64_t lease_id, int *released,
         sqlite3_stmt *st = mn_store_prep(srv->store, sql);
         rc = MN_EDB;
         if (st) {
-            sqlite3_bind_int64(st, 1, lease_id);
+            sqlite3_bind_int64(st, 1, job_id);
+            sqlite3_bind_int64(st, 2, lease_id);
             rc = mn_store_step_done(srv->store, st);
             *released = sqlite3_changes(mn_store_db(srv->store));
         }
@@ -391,15 +394,16 @@ static int store_failed(struct mn_server *srv, int64_t id, const char *error, in
 }
 
 /* Marks the lease done once none of its candidates is still leased to it. */
-static int maybe_done(struct mn_server *srv, int64_t lease_id)
+static int maybe_done(struct mn_server *srv, int64_t job_id, int64_t lease_id)
 {
     static const char sql[] = "UPDATE leases SET status='done' WHERE id=?1 AND status='active' "
-                              "AND NOT EXISTS (SELECT 1 FROM candidates WHERE lease_id=?1 "
-                              "AND status='leased')";
+                              "AND NOT EXISTS (SELECT 1 FROM candidates WHERE job_id=?2 AND "
+                              "status='leased' AND lease_id=?1)";
     sqlite3_stmt *st = mn_store_prep(srv->store, sql);
     if (!st)
         return MN_EDB;
     sqlite3_bind_int64(st, 1, lease_id);
+    sqlite3_bind_int64(st, 2, job_id);
     return mn_store_step_done(srv->store, st);
 }
 
@@ -529,7 +533,7 @@ int mn_lease_results(struct mn_server *srv, int64_t lease_id, const char *worker
         n_done += got;
     }
     mn_buf_free(&scratch);
-    if ((rc = maybe_done(srv, lease_id)) ||
+    if ((rc = maybe_done(srv, job_id, lease_id)) ||
         (n_done && strcmp(j->status, "running") == 0 &&
          (rc = mn_job_after_results(j, done, n_done, now))) ||
         (rc = upsert_worker(srv, worker_id, NULL, scoring_version, 0, ack->accepted, now))) {
@@ -560,12 +564,13 @@ static int expire_one(struct mn_server *srv, struct mn_job *j, int64_t lease_id,
     static const char sql[] =
         "UPDATE candidates SET lease_id=NULL, status=CASE WHEN attempts>=?2 THEN 'dead' ELSE "
         "'queued' END, error=CASE WHEN attempts>=?2 THEN 'lease expired on the last attempt' "
-        "ELSE error END WHERE lease_id=?1 AND status='leased' RETURNING id, status";
+        "ELSE error END WHERE job_id=?3 AND status='leased' AND lease_id=?1 RETURNING id, status";
     sqlite3_stmt *st = mn_store_prep(srv->store, sql);
     if (!st)
         return MN_EDB;
     sqlite3_bind_int64(st, 1, lease_id);
     sqlite3_bind_int(st, 2, j->spec->max_attempts);
+    sqlite3_bind_int64(st, 3, j->id);
     struct mn_scored dead[64];
     int n_dead = 0, step, rc = MN_OK;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
