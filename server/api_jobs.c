@@ -14,6 +14,7 @@
 #include "metrics.h"
 #include "server.h"
 #include "store.h"
+#include "txn.h"
 
 #define HISTORY_MAX 1000
 
@@ -156,21 +157,13 @@ void mn_api_jobs_create(struct mn_http_req *rq, struct mn_http_resp *rs)
     }
     struct mn_server *srv = rq->srv;
     int64_t id = 0;
-    pthread_mutex_lock(&srv->lock);
-    if (!(rc = mn_store_begin(srv->store)))
-        rc = mn_jobs_create(srv->jobs, spec, &id, &err);
-    else
+    if ((rc = mn_txn_begin(srv))) {
         mn_jobspec_free(spec);
-    if (!rc)
-        rc = mn_store_commit(srv->store);
-    struct mn_job *j = NULL;
-    if (rc) {
-        mn_store_rollback(srv->store);
-        if (id)
-            mn_jobs_evict(srv->jobs, id);
-    } else {
-        j = mn_jobs_get(srv->jobs, id, &rc);
+        mn_http_error(rs, rc, NULL, "database unavailable: %s", mn_strerror(rc));
+        return;
     }
+    rc = mn_txn_end(srv, mn_jobs_create(srv->jobs, spec, &id, &err));
+    struct mn_job *j = rc ? NULL : mn_jobs_get(srv->jobs, id, &rc);
     cJSON *view = j ? job_view(srv, j) : NULL;
     pthread_mutex_unlock(&srv->lock);
     if (rc) {
@@ -305,18 +298,20 @@ void mn_api_job_cancel(struct mn_http_req *rq, struct mn_http_resp *rs)
         mn_http_error(rs, MN_ESTATE, NULL, "job %lld already ended (%s)", (long long)id, status);
         return;
     }
-    int rc = mn_store_begin(srv->store);
-    if (!rc)
-        rc = mn_job_finish(j, "cancelled", "cancelled by request");
-    if (!rc)
-        rc = mn_store_commit(srv->store);
+    pthread_mutex_unlock(&srv->lock); /* re-taken as a writer */
+    int rc = mn_txn_begin(srv);
     if (rc) {
-        mn_store_rollback(srv->store);
-        mn_jobs_evict(srv->jobs, id);
-        j = NULL;
+        mn_http_error(rs, rc, NULL, "database unavailable: %s", mn_strerror(rc));
+        return;
     }
+    j = mn_jobs_get(srv->jobs, id, &rc);
+    if (j && strcmp(j->status, "running") != 0)
+        rc = MN_ESTATE; /* ended while the lock was free */
+    else if (j)
+        rc = mn_job_finish(j, "cancelled", "cancelled by request");
+    rc = mn_txn_end(srv, rc);
+    j = rc ? NULL : mn_jobs_get(srv->jobs, id, &rc);
     cJSON *view = j ? job_view(srv, j) : NULL;
-    pthread_cond_broadcast(&srv->changed);
     pthread_mutex_unlock(&srv->lock);
     if (rc)
         mn_http_error(rs, rc, NULL, "cancel failed: %s", mn_strerror(rc));

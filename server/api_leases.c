@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "api.h"
+#include "buf.h"
 #include "json.h"
 #include "lease.h"
 #include "store.h"
@@ -167,6 +168,7 @@ void mn_api_lease_results(struct mn_http_req *rq, struct mn_http_resp *rs)
         return;
     const cJSON *results = cJSON_GetObjectItemCaseSensitive(in, "results");
     struct mn_result *res = NULL;
+    struct mn_buf text = {0};
     int n = 0;
     if (mn_json_check_keys(in, keys, &err) || mn_json_require(in, "worker_id", &err) ||
         mn_json_get_str(in, "worker_id", 128, &worker, &err) ||
@@ -195,8 +197,28 @@ void mn_api_lease_results(struct mn_http_req *rq, struct mn_http_resp *rs)
             mn_error_prefix_field(&err, where);
             goto fail;
         }
+        if (res[i].ok) { /* the texts stored, serialised here rather than under the lock */
+            res[i].scores_at = text.len;
+            mn_buf_json(&text, res[i].scores);
+            res[i].cost_at = text.len;
+            res[i].scores_len = res[i].cost_at - res[i].scores_at;
+            mn_buf_json(&text, res[i].cost);
+            res[i].flags_at = text.len;
+            res[i].cost_len = res[i].flags_at - res[i].cost_at;
+            if (res[i].flags)
+                mn_buf_json(&text, res[i].flags);
+            else
+                mn_buf_add(&text, "[]", 2);
+            res[i].flags_len = text.len - res[i].flags_at;
+        }
         i++;
     }
+    if (text.oom) {
+        mn_error_set(&err, MN_ENOMEM, NULL, "out of memory");
+        goto fail;
+    }
+    for (i = 0; i < n; i++)
+        res[i].text = text.data;
     struct mn_results_ack ack;
     if (mn_lease_results(rq->srv, id, worker, version, res, n, &ack, &err))
         goto fail;
@@ -207,10 +229,12 @@ void mn_api_lease_results(struct mn_http_req *rq, struct mn_http_resp *rs)
                  ack.duplicates, ack.ignored, ack.requeued, ack.dead, ack.job_status);
     mn_http_reply(rs, 200, body);
     free(res);
+    mn_buf_free(&text);
     cJSON_Delete(in);
     return;
 fail:
     mn_http_error_from(rs, &err);
     free(res);
+    mn_buf_free(&text);
     cJSON_Delete(in);
 }

@@ -38,10 +38,7 @@ void mn_jobs_free(struct mn_jobs *js)
 {
     if (!js)
         return;
-    for (struct mn_job *j = js->head, *next; j; j = next) {
-        next = j->next;
-        job_free(j);
-    }
+    mn_jobs_evict_all(js);
     free(js);
 }
 
@@ -54,6 +51,15 @@ void mn_jobs_evict(struct mn_jobs *js, int64_t id)
             job_free(j);
             return;
         }
+}
+
+void mn_jobs_evict_all(struct mn_jobs *js)
+{
+    for (struct mn_job *j = js->head, *next; j; j = next) {
+        next = j->next;
+        job_free(j);
+    }
+    js->head = NULL;
 }
 
 static int col_str(sqlite3_stmt *st, int i, char *buf, size_t len)

@@ -54,6 +54,8 @@ int mn_jobs_create(struct mn_jobs *js, struct mn_jobspec *spec, int64_t *id,
 struct mn_job *mn_jobs_get(struct mn_jobs *js, int64_t id, int *rc);
 /* Forgets the cached job (after a rolled-back transaction). */
 void mn_jobs_evict(struct mn_jobs *js, int64_t id);
+/* Forgets every cached job. */
+void mn_jobs_evict_all(struct mn_jobs *js);
 /* Ids of running jobs in id order, at most max; returns the count. */
 int mn_jobs_running(struct mn_jobs *js, int64_t *ids, int max);
 

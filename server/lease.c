@@ -12,38 +12,15 @@
 #include "metrics.h"
 #include "server.h"
 #include "store.h"
+#include "txn.h"
 
 #define MAX_RUNNING 256
 
-/* Runs fn inside BEGIN IMMEDIATE … COMMIT under the lock; a failure rolls back and
- * evicts the job fn touched (its cached state may be ahead of the database). */
-struct txn {
-    struct mn_server *srv;
-    int64_t job_id; /* set by fn once it touches a job; evicted on rollback */
-};
-
-static int txn_begin(struct txn *t, struct mn_server *srv)
+/* Ends the request's write transaction (txn.h) and releases the lock. */
+static int txn_finish(struct mn_server *srv, int rc)
 {
-    t->srv = srv;
-    t->job_id = 0;
-    pthread_mutex_lock(&srv->lock);
-    int rc = mn_store_begin(srv->store);
-    if (rc)
-        pthread_mutex_unlock(&srv->lock);
-    return rc;
-}
-
-static int txn_end(struct txn *t, int rc)
-{
-    if (rc == MN_OK)
-        rc = mn_store_commit(t->srv->store);
-    if (rc != MN_OK) {
-        mn_store_rollback(t->srv->store);
-        if (t->job_id)
-            mn_jobs_evict(t->srv->jobs, t->job_id);
-    }
-    pthread_cond_broadcast(&t->srv->changed);
-    pthread_mutex_unlock(&t->srv->lock);
+    rc = mn_txn_end(srv, rc);
+    pthread_mutex_unlock(&srv->lock);
     return rc;
 }
 
@@ -133,13 +110,12 @@ static int set_lease(struct mn_server *srv, int64_t id, const char *status, int 
 
 /* Tries job j: refill its queue if short, lease what is queued. Returns the number
  * leased (0: nothing here) or < 0. */
-static int claim_from(struct mn_server *srv, struct txn *t, struct mn_job *j,
+static int claim_from(struct mn_server *srv, struct mn_job *j,
                       const struct mn_lease_req *r, double now, struct mn_buf *b,
                       int64_t *lease_id)
 {
     int want = r->capacity < j->spec->batch_size ? r->capacity : j->spec->batch_size;
     int64_t queued = mn_job_count(j, "queued");
-    t->job_id = j->id;
     if (queued < want) {
         int rc = mn_job_refill(j, (int)(want - queued));
         if (rc < 0)
@@ -168,18 +144,19 @@ int mn_lease_claim(struct mn_server *srv, const struct mn_lease_req *r, char **b
         return mn_error_set(err, MN_ECONFLICT, "scoring_version",
                             "worker scoring_version %d differs from the coordinator's %d",
                             r->scoring_version, mn_catalog_scoring_version());
-    struct txn t;
-    int rc = txn_begin(&t, srv);
-    if (rc)
+    struct mn_buf b = {0};
+    mn_buf_reserve(&b, 32768); /* before taking the lock */
+    int rc = mn_txn_begin(srv);
+    if (rc) {
+        mn_buf_free(&b);
         return mn_error_set(err, rc, NULL, "database busy");
+    }
     int64_t ids[MAX_RUNNING];
     int n_ids = mn_jobs_running(srv->jobs, ids, MAX_RUNNING), start = 0, got = 0;
     double now = mn_now();
     while (start < n_ids && ids[start] <= srv->rr_last)
         start++;
-    struct mn_buf b = {0};
     int64_t lease_id = 0;
-    mn_buf_reserve(&b, 32768);
     for (int k = 0; k < n_ids && !got && !rc; k++) {
         int64_t id = ids[(start + k) % n_ids];
         struct mn_job *j = mn_jobs_get(srv->jobs, id, &rc);
@@ -188,7 +165,7 @@ int mn_lease_claim(struct mn_server *srv, const struct mn_lease_req *r, char **b
         if (j->scoring_version != r->scoring_version)
             continue;
         b.len = 0;
-        int n = claim_from(srv, &t, j, r, now, &b, &lease_id);
+        int n = claim_from(srv, j, r, now, &b, &lease_id);
         if (n < 0) {
             rc = n;
             break;
@@ -212,7 +189,7 @@ int mn_lease_claim(struct mn_server *srv, const struct mn_lease_req *r, char **b
     }
     if (!rc && got)
         rc = upsert_worker(srv, r->worker_id, r->version, r->scoring_version, 1, 0, now);
-    rc = txn_end(&t, rc < 0 ? rc : MN_OK);
+    rc = txn_finish(srv, rc < 0 ? rc : MN_OK);
     if (rc) {
         mn_buf_free(&b);
         return mn_error_set(err, rc, NULL, "lease failed: %s", mn_strerror(rc));
@@ -252,19 +229,18 @@ int mn_lease_heartbeat(struct mn_server *srv, int64_t lease_id, double *expires_
                        struct mn_error *err)
 {
     static const char sql[] = "UPDATE leases SET expires_at=? WHERE id=?";
-    struct txn t;
     int64_t job_id = 0;
     char status[16];
-    int rc = txn_begin(&t, srv);
+    int rc = mn_txn_begin(srv);
     if (rc)
         return mn_error_set(err, rc, NULL, "database busy");
     if ((rc = find_lease(srv, lease_id, &job_id, status, sizeof status))) {
-        txn_end(&t, MN_OK);
+        txn_finish(srv, MN_OK);
         return mn_error_set(err, rc, NULL, rc == MN_ENOTFOUND ? "no lease %lld" : "database error",
                             (long long)lease_id);
     }
     if (strcmp(status, "active") != 0) {
-        txn_end(&t, MN_OK);
+        txn_finish(srv, MN_OK);
         return mn_error_set(err, MN_ESTATE, NULL, "lease %lld is %s", (long long)lease_id, status);
     }
     struct mn_job *j = mn_jobs_get(srv->jobs, job_id, &rc);
@@ -277,7 +253,7 @@ int mn_lease_heartbeat(struct mn_server *srv, int64_t lease_id, double *expires_
         sqlite3_bind_int64(st, 2, lease_id);
         rc = mn_store_step_done(srv->store, st);
     }
-    rc = txn_end(&t, rc);
+    rc = txn_finish(srv, rc);
     return rc ? mn_error_set(err, rc, NULL, "heartbeat failed: %s", mn_strerror(rc)) : MN_OK;
 }
 
@@ -287,14 +263,13 @@ int mn_lease_release(struct mn_server *srv, int64_t lease_id, int *released,
     static const char sql[] = "UPDATE candidates SET status='queued', lease_id=NULL, "
                               "attempts=max(attempts-1, 0) WHERE job_id=? AND status='leased' "
                               "AND lease_id=?";
-    struct txn t;
     int64_t job_id = 0;
     char status[16];
-    int rc = txn_begin(&t, srv);
+    int rc = mn_txn_begin(srv);
     if (rc)
         return mn_error_set(err, rc, NULL, "database busy");
     if ((rc = find_lease(srv, lease_id, &job_id, status, sizeof status))) {
-        txn_end(&t, MN_OK);
+        txn_finish(srv, MN_OK);
         return mn_error_set(err, rc, NULL, rc == MN_ENOTFOUND ? "no lease %lld" : "database error",
                             (long long)lease_id);
     }
@@ -313,7 +288,7 @@ int mn_lease_release(struct mn_server *srv, int64_t lease_id, int *released,
         if (!rc)
             mn_metrics_add(srv->metrics, MN_M_LEASES_RELEASED, 1);
     }
-    rc = txn_end(&t, rc);
+    rc = txn_finish(srv, rc);
     return rc ? mn_error_set(err, rc, NULL, "release failed: %s", mn_strerror(rc)) : MN_OK;
 }
 
@@ -341,7 +316,7 @@ static int candidate_state(struct mn_server *srv, int64_t id, int64_t *job_id, i
  * allowed (queued and leased; also dead when allow_dead). *stored = 1 if it was. */
 static int store_scored(struct mn_server *srv, int64_t job_id, const struct mn_result *r,
                         const char *worker, const double *u, int n_obj, int feasible,
-                        double now, int allow_dead, struct mn_buf *scratch, int *stored)
+                        double now, int allow_dead, int *stored)
 {
     static const char sql[] =
         "UPDATE candidates SET status='scored', lease_id=NULL, error=NULL, "
@@ -351,22 +326,9 @@ static int store_scored(struct mn_server *srv, int64_t job_id, const struct mn_r
     sqlite3_stmt *st = mn_store_prep(srv->store, sql);
     if (!st)
         return MN_EDB;
-    /* scores, cost and flags serialised back to back into one reused buffer */
-    scratch->len = 0;
-    mn_buf_json(scratch, r->scores);
-    size_t n_scores = scratch->len;
-    mn_buf_json(scratch, r->cost);
-    size_t n_cost = scratch->len - n_scores;
-    if (r->flags)
-        mn_buf_json(scratch, r->flags);
-    else
-        mn_buf_add(scratch, "[]", 2);
-    if (scratch->oom)
-        return MN_ENOMEM;
-    sqlite3_bind_text(st, 1, scratch->data, (int)n_scores, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, scratch->data + n_scores, (int)n_cost, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, scratch->data + n_scores + n_cost,
-                      (int)(scratch->len - n_scores - n_cost), SQLITE_STATIC);
+    sqlite3_bind_text(st, 1, r->text + r->scores_at, (int)r->scores_len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, r->text + r->cost_at, (int)r->cost_len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, r->text + r->flags_at, (int)r->flags_len, SQLITE_STATIC);
     sqlite3_bind_double(st, 4, r->seconds);
     sqlite3_bind_text(st, 5, worker, -1, SQLITE_STATIC);
     if (u)
@@ -413,7 +375,7 @@ static int maybe_done(struct mn_server *srv, int64_t job_id, int64_t lease_id)
  * (MN_EINVAL: not a candidate of this job). */
 static int ingest_one(struct mn_server *srv, struct mn_job *j, const struct mn_result *r,
                       const char *worker, double now, double *u, struct mn_scored *s,
-                      struct mn_results_ack *ack, struct mn_buf *scratch)
+                      struct mn_results_ack *ack)
 {
     int running = strcmp(j->status, "running") == 0, have = 1, feasible = 0, stored = 0, rc;
     if (running && r->ok) {
@@ -424,7 +386,7 @@ static int ingest_one(struct mn_server *srv, struct mn_job *j, const struct mn_r
         }
         feasible = mn_budgets_met(&j->spec->budgets, r->cost);
         if ((rc = store_scored(srv, j->id, r, worker, have ? u : NULL, j->spec->n_obj, feasible,
-                               now, 0, scratch, &stored)))
+                               now, 0, &stored)))
             return rc;
         if (stored)
             j->n_done++;
@@ -462,7 +424,7 @@ static int ingest_one(struct mn_server *srv, struct mn_job *j, const struct mn_r
         }
         /* A late result for a dead candidate: scores are deterministic, keep them. */
         if ((rc = store_scored(srv, j->id, r, worker, have ? u : NULL, j->spec->n_obj, feasible,
-                               now, 1, scratch, &stored)))
+                               now, 1, &stored)))
             return rc;
         if (!stored)
             return MN_EDB;
@@ -478,7 +440,6 @@ int mn_lease_results(struct mn_server *srv, int64_t lease_id, const char *worker
                      int scoring_version, const struct mn_result *res, int n,
                      struct mn_results_ack *ack, struct mn_error *err)
 {
-    struct txn t;
     int64_t job_id = 0;
     char lstatus[16];
     memset(ack, 0, sizeof *ack);
@@ -489,7 +450,7 @@ int mn_lease_results(struct mn_server *srv, int64_t lease_id, const char *worker
         free(u);
         return mn_error_set(err, MN_ENOMEM, NULL, "out of memory");
     }
-    int rc = txn_begin(&t, srv);
+    int rc = mn_txn_begin(srv);
     if (rc) {
         free(done);
         free(u);
@@ -504,7 +465,6 @@ int mn_lease_results(struct mn_server *srv, int64_t lease_id, const char *worker
         mn_error_set(err, rc, NULL, "job %lld unreadable", (long long)job_id);
         goto out;
     }
-    t.job_id = job_id;
     if (scoring_version != j->scoring_version) {
         rc = mn_error_set(err, MN_ECONFLICT, "scoring_version",
                           "results scored with scoring_version %d; job %lld needs %d",
@@ -513,26 +473,22 @@ int mn_lease_results(struct mn_server *srv, int64_t lease_id, const char *worker
     }
     double now = mn_now();
     int n_done = 0;
-    struct mn_buf scratch = {0};
     for (int i = 0; i < n; i++) {
         int got = ingest_one(srv, j, &res[i], worker_id, now, u + (size_t)n_done * MN_MAX_OBJECTIVES,
-                             &done[n_done], ack, &scratch);
+                             &done[n_done], ack);
         if (got == MN_EINVAL) {
             char field[64];
             snprintf(field, sizeof field, "results[%d].candidate_id", i);
             rc = mn_error_set(err, MN_EINVAL, field, "candidate %lld is not in job %lld",
                               (long long)res[i].candidate_id, (long long)job_id);
-            mn_buf_free(&scratch);
             goto out;
         }
         if (got < 0) {
             rc = mn_error_set(err, got, NULL, "storing results failed: %s", mn_strerror(got));
-            mn_buf_free(&scratch);
             goto out;
         }
         n_done += got;
     }
-    mn_buf_free(&scratch);
     if ((rc = maybe_done(srv, job_id, lease_id)) ||
         (n_done && strcmp(j->status, "running") == 0 &&
          (rc = mn_job_after_results(j, done, n_done, now))) ||
@@ -546,7 +502,7 @@ int mn_lease_results(struct mn_server *srv, int64_t lease_id, const char *worker
         mn_error_set(err, rc, NULL, "job update failed: %s", mn_strerror(rc));
     snprintf(ack->job_status, sizeof ack->job_status, "%s", j->status);
 out:
-    rc = txn_end(&t, rc);
+    rc = txn_finish(srv, rc);
     free(done);
     free(u);
     if (!rc) {
@@ -594,8 +550,7 @@ int mn_lease_reap(struct mn_server *srv, double now)
 {
     static const char sql[] = "SELECT id, job_id FROM leases WHERE status='active' AND "
                               "expires_at < ? ORDER BY expires_at LIMIT 256";
-    struct txn t;
-    int rc = txn_begin(&t, srv), expired = 0;
+    int rc = mn_txn_begin(srv), expired = 0;
     if (rc)
         return rc;
     sqlite3_stmt *st = mn_store_prep(srv->store, sql);
@@ -616,7 +571,6 @@ int mn_lease_reap(struct mn_server *srv, double now)
         struct mn_job *j = mn_jobs_get(srv->jobs, ids[i][1], &rc);
         if (!j)
             break;
-        t.job_id = j->id;
         if (!(rc = expire_one(srv, j, ids[i][0], now)))
             expired++;
     }
@@ -626,11 +580,10 @@ int mn_lease_reap(struct mn_server *srv, double now)
         struct mn_job *j = mn_jobs_get(srv->jobs, running[i], &rc);
         if (!j)
             break;
-        t.job_id = j->id;
         if ((rc = mn_job_check_end(j, now)) > 0)
             rc = MN_OK;
     }
-    rc = txn_end(&t, rc);
+    rc = txn_finish(srv, rc);
     if (rc)
         return rc;
     if (expired) {

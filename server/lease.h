@@ -33,11 +33,14 @@ int mn_lease_heartbeat(struct mn_server *srv, int64_t lease_id, double *expires_
 int mn_lease_release(struct mn_server *srv, int64_t lease_id, int *released,
                      struct mn_error *err);
 
-/* One entry of a results post; the cJSON parts point into the parsed request. */
+/* One entry of a results post; the cJSON parts point into the parsed request, and
+ * their compact JSON text (serialised before the lock is taken) into `text`. */
 struct mn_result {
     int64_t candidate_id;
     int ok;
     const cJSON *scores, *cost, *flags; /* ok */
+    const char *text;                   /* ok: scores, cost, flags texts at these offsets */
+    size_t scores_at, scores_len, cost_at, cost_len, flags_at, flags_len;
     double seconds;
     const char *error;                  /* !ok */
 };

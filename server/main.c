@@ -104,6 +104,7 @@ int main(int argc, char **argv)
     struct mn_server *srv = &d.srv;
     pthread_mutex_init(&srv->lock, NULL);
     pthread_cond_init(&srv->changed, NULL);
+    pthread_cond_init(&srv->committed, NULL);
     srv->cfg = &d.cfg;
     srv->auth = mn_auth_load(d.cfg.tokens_file[0] ? d.cfg.tokens_file : NULL,
                              getenv("MONAS_TOKENS"), &err);
@@ -161,6 +162,7 @@ out:
     mn_metrics_free(srv->metrics);
     mn_auth_free(srv->auth);
     pthread_cond_destroy(&srv->changed);
+    pthread_cond_destroy(&srv->committed);
     pthread_mutex_destroy(&srv->lock);
     return status;
 }
