@@ -4,7 +4,8 @@
  * keep-alive, for a fixed time. Reports candidate results stored per second through the
  * full HTTP + SQLite path, and p50/p99 latency of the lease call.
  *   usage: ingest MONASD [--workers N] [--seconds S] [--batch B] [--jobs J]
- *   output: one JSON line with the figures (bench/Makefile puts it in BENCHMARKS.md) */
+ *   output: one JSON line with the figures (bench/ingest.sh puts them in BENCHMARKS.md);
+ *   monasd's log goes to a temporary directory, or to the file named by BENCH_LOG */
 #define _GNU_SOURCE
 #include <cjson/cJSON.h>
 #include <curl/curl.h>

@@ -77,7 +77,7 @@ static cJSON *job_view(struct mn_server *srv, struct mn_job *j)
     cJSON_AddStringToObject(o, "name", j->spec->name);
     cJSON_AddStringToObject(o, "status", j->status);
     cJSON_AddStringToObject(o, "reason", j->reason);
-    cJSON_AddNumberToObject(o, "scoring_version", j->scoring_version);
+    cJSON_AddStringToObject(o, "scoring_version", j->scoring_version);
     add_time(o, "created_at", j->created_at);
     add_time(o, "finished_at", j->finished_at);
     cJSON *p = cJSON_AddObjectToObject(o, "progress");

@@ -6,6 +6,7 @@
 #include <string.h>
 #include "api.h"
 #include "buf.h"
+#include "catalog.h"
 #include "json.h"
 #include "lease.h"
 #include "store.h"
@@ -24,8 +25,7 @@ void mn_api_lease_claim(struct mn_http_req *rq, struct mn_http_resp *rs)
     if (mn_json_check_keys(in, keys, &err) || mn_json_require(in, "worker_id", &err) ||
         mn_json_get_str(in, "worker_id", 128, &r.worker_id, &err) ||
         mn_json_get_str(in, "version", 64, &r.version, &err) ||
-        mn_json_require(in, "scoring_version", &err) ||
-        mn_json_get_i32(in, "scoring_version", 0, 1 << 30, &r.scoring_version, &err) ||
+        mn_catalog_get_version(in, "scoring_version", r.scoring_version, &err) ||
         mn_json_get_i32(in, "capacity", 1, 4096, &r.capacity, &err) ||
         (!r.worker_id[0] && mn_error_set(&err, MN_EINVAL, "worker_id", "worker_id is empty"))) {
         cJSON_Delete(in);
@@ -160,7 +160,7 @@ void mn_api_lease_results(struct mn_http_req *rq, struct mn_http_resp *rs)
     int64_t id;
     struct mn_error err = {0};
     const char *worker = NULL;
-    int version = 0;
+    char version[MN_VERSION_LEN];
     if (!mn_api_param_id(rq, rs, 0, &id))
         return;
     cJSON *in = mn_api_body(rq, rs, 0);
@@ -172,8 +172,7 @@ void mn_api_lease_results(struct mn_http_req *rq, struct mn_http_resp *rs)
     int n = 0;
     if (mn_json_check_keys(in, keys, &err) || mn_json_require(in, "worker_id", &err) ||
         mn_json_get_str(in, "worker_id", 128, &worker, &err) ||
-        mn_json_require(in, "scoring_version", &err) ||
-        mn_json_get_i32(in, "scoring_version", 0, 1 << 30, &version, &err) ||
+        mn_catalog_get_version(in, "scoring_version", version, &err) ||
         mn_json_require(in, "results", &err))
         goto fail;
     if (!cJSON_IsArray(results) || cJSON_GetArraySize(results) > MAX_RESULTS) {

@@ -95,7 +95,7 @@ static char *render_lease_json(struct mn_job *j)
     if (!o)
         return NULL;
     cJSON_AddNumberToObject(o, "id", (double)j->id);
-    cJSON_AddNumberToObject(o, "scoring_version", j->scoring_version);
+    cJSON_AddStringToObject(o, "scoring_version", j->scoring_version);
     static const char *const copy[] = {"space", "proxies", "mcu", "budgets", "objectives",
                                        "seed"};
     for (size_t i = 0; i < sizeof copy / sizeof copy[0]; i++)
@@ -201,7 +201,7 @@ static struct mn_job *load(struct mn_jobs *js, int64_t id, int *rc)
                      err.message);
         goto fail;
     }
-    j->scoring_version = sqlite3_column_int(st, 3);
+    col_str(st, 3, j->scoring_version, sizeof j->scoring_version);
     j->created_at = sqlite3_column_double(st, 4);
     j->finished_at = sqlite3_column_double(st, 5);
     j->n_proposed = sqlite3_column_int64(st, 6);
@@ -264,7 +264,7 @@ int mn_jobs_create(struct mn_jobs *js, struct mn_jobspec *spec, int64_t *id,
     double now = mn_now();
     sqlite3_bind_text(st, 1, spec->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, mn_catalog_scoring_version());
+    sqlite3_bind_text(st, 3, mn_catalog_scoring_version(), -1, SQLITE_STATIC);
     sqlite3_bind_double(st, 4, now);
     sqlite3_bind_double(st, 5, now);
     if ((rc = mn_store_step_done(js->store, st)))

@@ -25,7 +25,7 @@ struct mn_job {
     struct mn_store *store;
     char status[16];
     char reason[160];
-    int scoring_version;
+    char scoring_version[32];   /* MN_VERSION_LEN */
     double created_at, finished_at;
     struct mn_jobspec *spec;
     int64_t n_proposed, n_rejected, n_scored, n_done;

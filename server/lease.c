@@ -25,7 +25,7 @@ static int txn_finish(struct mn_server *srv, int rc)
 }
 
 static int upsert_worker(struct mn_server *srv, const char *id, const char *version,
-                         int scoring_version, int leases, int results, double now)
+                         const char *scoring_version, int leases, int results, double now)
 {
     static const char sql[] =
         "INSERT INTO workers (id, version, scoring_version, first_seen, last_seen, leases, "
@@ -38,7 +38,7 @@ static int upsert_worker(struct mn_server *srv, const char *id, const char *vers
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     if (version)
         sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, scoring_version);
+    sqlite3_bind_text(st, 3, scoring_version, -1, SQLITE_STATIC);
     sqlite3_bind_double(st, 4, now);
     sqlite3_bind_int(st, 5, leases);
     sqlite3_bind_int(st, 6, results);
@@ -140,9 +140,9 @@ static int claim_from(struct mn_server *srv, struct mn_job *j,
 int mn_lease_claim(struct mn_server *srv, const struct mn_lease_req *r, char **body,
                    struct mn_error *err)
 {
-    if (r->scoring_version != mn_catalog_scoring_version())
+    if (strcmp(r->scoring_version, mn_catalog_scoring_version()) != 0)
         return mn_error_set(err, MN_ECONFLICT, "scoring_version",
-                            "worker scoring_version %d differs from the coordinator's %d",
+                            "worker scoring_version '%s' differs from the coordinator's '%s'",
                             r->scoring_version, mn_catalog_scoring_version());
     struct mn_buf b = {0};
     mn_buf_reserve(&b, 32768); /* before taking the lock */
@@ -162,7 +162,7 @@ int mn_lease_claim(struct mn_server *srv, const struct mn_lease_req *r, char **b
         struct mn_job *j = mn_jobs_get(srv->jobs, id, &rc);
         if (!j)
             break;
-        if (j->scoring_version != r->scoring_version)
+        if (strcmp(j->scoring_version, r->scoring_version) != 0)
             continue;
         b.len = 0;
         int n = claim_from(srv, j, r, now, &b, &lease_id);
@@ -437,7 +437,7 @@ static int ingest_one(struct mn_server *srv, struct mn_job *j, const struct mn_r
 }
 
 int mn_lease_results(struct mn_server *srv, int64_t lease_id, const char *worker_id,
-                     int scoring_version, const struct mn_result *res, int n,
+                     const char *scoring_version, const struct mn_result *res, int n,
                      struct mn_results_ack *ack, struct mn_error *err)
 {
     int64_t job_id = 0;
@@ -465,9 +465,9 @@ int mn_lease_results(struct mn_server *srv, int64_t lease_id, const char *worker
         mn_error_set(err, rc, NULL, "job %lld unreadable", (long long)job_id);
         goto out;
     }
-    if (scoring_version != j->scoring_version) {
+    if (strcmp(scoring_version, j->scoring_version) != 0) {
         rc = mn_error_set(err, MN_ECONFLICT, "scoring_version",
-                          "results scored with scoring_version %d; job %lld needs %d",
+                          "results scored with scoring_version '%s'; job %lld needs '%s'",
                           scoring_version, (long long)job_id, j->scoring_version);
         goto out;
     }

@@ -14,7 +14,7 @@ struct mn_server;
 struct mn_lease_req {
     const char *worker_id;
     const char *version;
-    int scoring_version;
+    char scoring_version[32]; /* MN_VERSION_LEN */
     int capacity;          /* most candidates wanted */
 };
 
@@ -59,7 +59,7 @@ struct mn_results_ack {
  * MN_ECONFLICT: scoring_version differs from the job's; MN_EINVAL (err->field
  * "results[i].candidate_id"): a candidate not of the lease's job. */
 int mn_lease_results(struct mn_server *srv, int64_t lease_id, const char *worker_id,
-                     int scoring_version, const struct mn_result *res, int n,
+                     const char *scoring_version, const struct mn_result *res, int n,
                      struct mn_results_ack *ack, struct mn_error *err);
 
 /* Reaper: expires active leases past their expiry (their candidates are requeued, or
