@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "buf.h"
 #include "catalog.h"
 #include "json.h"
 #include "log.h"
@@ -585,8 +586,16 @@ static int insert_candidate(struct mn_job *j, const struct mn_arch *a, const cha
         goto out;
     }
     sqlite3_stmt *st = mn_store_prep(j->store, sql);
-    aj = mn_space_arch_to_json(j->spec->space, a);
-    arch = aj ? mn_json_print(aj) : NULL;
+    if (j->arch_is_key > 0) {
+        struct mn_buf b = {0};
+        mn_buf_json_str(&b, key);
+        arch = mn_buf_take(&b);
+    } else {
+        aj = mn_space_arch_to_json(j->spec->space, a);
+        arch = aj ? mn_json_print(aj) : NULL;
+        if (aj)
+            j->arch_is_key = cJSON_IsString(aj) && strcmp(aj->valuestring, key) == 0 ? 1 : -1;
+    }
     orig = origin ? mn_json_print(origin) : NULL;
     if (!st)
         rc = MN_EDB;

@@ -34,6 +34,9 @@ struct mn_job {
     int scaled;                 /* every objective has its normalisation fixed */
     struct mn_front *front;     /* feasible non-dominated candidates, u-space */
     struct mn_keyset *keys;     /* keys proposed, for deduplication (running jobs) */
+    int arch_is_key;            /* 1: the space's JSON form of an arch is its key string
+                                   (nb201), so proposing needs no second rendering;
+                                   0: unknown yet; -1: it is not */
     void *strat;                /* strategy state (running jobs) */
     int strat_started, strat_done;
     char *lease_json;           /* the "job" object of lease payloads, rendered once */
