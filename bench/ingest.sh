@@ -13,6 +13,7 @@ workers=${WORKERS:-4}
 seconds=${SECONDS_PER_RUN:-10}
 runs=${RUNS:-3}
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 ours=""
 i=0
 while [ "$i" -lt "$runs" ]; do
@@ -26,6 +27,7 @@ optuna=$(/usr/bin/python3 "$here/optuna_ingest.py" --workers "$workers" --second
 echo "optuna: $optuna" >&2
 
 section=$(OURS="$ours" OPTUNA="$optuna" WORKERS="$workers" SECONDS_PER_RUN="$seconds" \
+    LOAD_BEFORE="$load_before" \
     /usr/bin/python3 - <<'PY'
 import json, os, platform, statistics, subprocess
 ours = [json.loads(l) for l in os.environ["OURS"].splitlines() if l.strip()]
@@ -36,7 +38,7 @@ for line in open("/proc/cpuinfo"):
         cpu = line.split(":", 1)[1].strip()
         break
 nproc = os.cpu_count()
-load = open("/proc/loadavg").read().split()[:3]
+load = os.environ["LOAD_BEFORE"].split()
 med = statistics.median(r["results_per_s"] for r in ours)
 print("## Coordinator ingest (monasd vs Optuna on SQLite)\n")
 print("Command: `make bench` (runs `bench/ingest.sh build`: `build/bench-ingest build/monasd "
@@ -60,6 +62,10 @@ print(f"Optuna {opt['optuna']} (RDB storage on SQLite, {opt['workers']} processe
       f"ask → x² → tell): {opt['trials_per_s']} trials/s ({opt['trials']} trials in "
       f"{opt['seconds']} s, {opt['failed_calls']} failed calls).\n")
 print(f"Ratio (median monasd results/s ÷ Optuna trials/s): {med / opt['trials_per_s']:.0f}x.\n")
+us = statistics.median(r["monasd_cpu_s"] / r["results"] * 1e6 for r in ours)
+print(f"monasd CPU per stored result (median): {us:.1f} µs. monasd serialises all database "
+      "work on one lock (the single writer path), so its throughput is bounded by one core: "
+      f"about {1e6 / us:.0f} results/s at this cost per result.\n")
 print(f"Floor: 50,000 results/s. Median here: {med:.0f}/s — "
       f"{'met' if med >= 50000 else 'NOT met'}.")
 PY
