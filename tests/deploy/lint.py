@@ -40,6 +40,7 @@ IMAGE = "monas"
 COMPOSE_INPUTS = {"MONAS_IMAGE", "MONAS_BIND", "MONAS_PORT", "MONAS_LOG_LEVEL",
                   "MONAS_WORKER_THREADS", "MONAS_TOKENS", "MONAS_WORKER_TOKEN"}
 
+MAX_EXPOSURE = 2.0
 problems = []
 checked = {"files": 0, "containers": 0, "references": 0}
 
@@ -493,6 +494,38 @@ def check_systemd(known):
         check_use(known, ex_path, binary, env=env_file_names(ex_path))
         if not re.search(r"^WantedBy=", open(path).read(), re.M):
             problem(path, "no [Install] WantedBy=")
+        systemd_analyze(path, unit)
+
+
+def systemd_analyze(path, unit):
+    """systemd's own checks of a unit: `verify` (unknown keys, bad values) and the
+    offline `security` exposure score (at most MAX_EXPOSURE, 0 = locked down, 10 =
+    unprotected). The unit runs the built binaries; a template as instance 1."""
+    tool = shutil.which("systemd-analyze")
+    if not tool:
+        print(f"SKIP deploy lint of {path} with systemd-analyze: not installed")
+        return
+    tmp = tempfile.mkdtemp(prefix="monas-units-")
+    try:
+        name = unit.replace("@.", "@1.")
+        with open(os.path.join(tmp, name), "w") as f:
+            f.write(open(path).read().replace("/usr/local/bin/", os.path.abspath(BIN_DIR) + "/"))
+        unit_path = os.path.join(tmp, name)
+        out = subprocess.run([tool, "verify", unit_path], capture_output=True, text=True,
+                             timeout=30)
+        for line in (out.stdout + out.stderr).splitlines():
+            problem(path, f"systemd-analyze verify: {line}")
+        out = subprocess.run([tool, "security", "--offline=yes", unit_path],
+                             capture_output=True, text=True, timeout=30)
+        m = re.search(r"Overall exposure level for \S+: ([\d.]+)", out.stdout)
+        if not m:
+            problem(path, f"systemd-analyze security gave no score: {out.stderr.strip()}")
+        elif float(m.group(1)) > MAX_EXPOSURE:
+            problem(path, f"systemd exposure {m.group(1)} > {MAX_EXPOSURE}")
+        else:
+            checked["references"] += 1
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main():
