@@ -51,14 +51,9 @@ def problem(where, msg):
 
 # ---------------------------------------------------------------- what exists
 
-def help_names(cmd, optional=False):
-    """Flags (--x) and MONAS_* names in a command's --help output (None when an
-    optional command does not exist yet)."""
+def help_names(cmd):
+    """Flags (--x) and MONAS_* names in a command's --help output."""
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=20)
-    if out.returncode != 0 and optional:
-        print(f"SKIP deploy lint of `{' '.join(cmd[1:-1])}` references: "
-              f"{out.stderr.strip()}")
-        return None
     if out.returncode != 0:
         sys.exit(f"lint: `{' '.join(cmd)}` failed ({out.returncode}): {out.stderr.strip()}")
     text = out.stdout
@@ -72,7 +67,7 @@ def binaries():
     monasd = os.path.join(BIN_DIR, "monasd")
     worker = os.path.join(BIN_DIR, "monas-worker")
     known["monasd"] = help_names([monasd, "--help"])
-    known["monas-worker run"] = help_names([worker, "run", "--help"], optional=True)
+    known["monas-worker run"] = help_names([worker, "run", "--help"])
     return known
 
 
@@ -129,7 +124,7 @@ def which_binary(argv, where):
 
 def check_use(known, where, binary, flags=(), env=()):
     """Flags and MONAS_* variable names used for one binary."""
-    if binary is None or known[binary] is None:
+    if binary is None:
         return
     kflags, kenv = known[binary]
     for f in flags:

@@ -7,7 +7,8 @@
 #   1. a request without a token, or with a worker token on an admin route, is refused
 #      (401 / 403) from another host; the worker token is accepted on leases;
 #   2. monasd without tokens refuses to listen on a non-loopback address;
-#   3. workers on the other hosts join with the worker token and complete a job;
+#   3. a worker whose token lacks the worker scope is refused and exits 4; workers on
+#      the other hosts join with the worker token and complete a job, both scoring;
 #   4. cutting a worker's link mid-batch (ip link set down): its lease expires, the
 #      other worker scores the batch, the job still completes with every candidate
 #      scored once.
@@ -162,8 +163,11 @@ chmod 600 "$TMP/tokens" "$TMP/worker-token"
 CLEAN_ENV=(env -u MONAS_TOKENS -u MONAS_TOKENS_FILE -u MONAS_INSECURE -u MONAS_LISTEN
            -u MONAS_DB -u MONAS_COORDINATOR -u MONAS_TOKEN_FILE)
 
-on "$NS_SRV" "${CLEAN_ENV[@]}" "$BIN/monasd" --listen "$SRV_IP:$PORT" --db "$TMP/monas.db" \
-    --tokens-file "$TMP/tokens" --reap-interval-ms 200 >"$TMP/monasd.log" 2>&1 &
+# Background processes run as `ip netns exec` directly (not through a function, which
+# would fork a subshell): ip execs the command, so $! is the daemon's own pid.
+ip netns exec "$NS_SRV" "${CLEAN_ENV[@]}" "$BIN/monasd" --listen "$SRV_IP:$PORT" \
+    --db "$TMP/monas.db" --tokens-file "$TMP/tokens" --reap-interval-ms 200 \
+    >"$TMP/monasd.log" 2>&1 &
 PIDS+=($!)
 until [ "$(http "$NS_W1" GET /healthz "")" = 200 ]; do
     kill -0 "${PIDS[0]}" 2>/dev/null || fail "monasd exited"
@@ -195,10 +199,89 @@ msg=$(grep -m 1 '^monasd: ' "$TMP/open.out")
 case "$msg" in *token*) ;; *) fail "monasd without tokens: no message about tokens: $msg" ;; esac
 say "ok: monasd without tokens on $SRV_IP refused to start (exit $rc): $msg"
 
-# ------------------------------------------------------------------ 3-4. workers
-if ! "$BIN/monas-worker" run --help >/dev/null 2>&1; then
-    echo "SKIP netns workers: monas-worker has no 'run' command yet"
-    exit 0
-fi
-echo "SKIP netns workers: not written yet"
-exit 0
+# ------------------------------------------------------------------ 3. workers join
+"$BIN/monas-worker" run --help >/dev/null 2>&1 || fail "monas-worker has no run command"
+
+# worker NS ID [OPTIONS...]: starts a worker in namespace NS; its pid goes to PIDS.
+# Counting proxies keep scoring cheap; --score-delay-ms (a test option) makes each
+# candidate take a known time so that a batch is in flight long enough to cut.
+worker() {
+    local ns=$1 id=$2
+    shift 2
+    ip netns exec "$ns" "${CLEAN_ENV[@]}" "$BIN/monas-worker" run --coordinator "$URL" \
+        --token-file "$TMP/worker-token" --id "$id" --threads 1 --batch 4 \
+        --backoff-max-ms 300 --request-timeout-ms 3000 --drain-seconds 1 "$@" \
+        >>"$TMP/$id.log" 2>&1 &
+    PIDS+=($!)
+}
+
+# stop_pid PID: SIGTERM and wait (a worker exits 0 after finishing its batch).
+stop_pid() {
+    kill -TERM "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+}
+
+job() { # job NAME MAX_CANDIDATES [EXTRA_JSON_MEMBERS]
+    printf '{"name":"%s","space":{"name":"nb201"},"proxies":{"params":{},"flops":{}},' "$1"
+    printf '"objectives":["flops","latency_ms","peak_sram_bytes"],"budget":{"max_candidates":%d},' "$2"
+    printf '"batch_size":4,"convergence":{"epsilon":0}%s}' "${3:-}"
+}
+
+# A worker with a token that lacks the worker scope is refused and says so (exit 4).
+printf '%s\n' "$READ" >"$TMP/read-token"
+on "$NS_W2" "${CLEAN_ENV[@]}" timeout 20 "$BIN/monas-worker" run --coordinator "$URL" \
+    --token-file "$TMP/read-token" --id netns-badtoken --backoff-max-ms 300 \
+    >"$TMP/netns-badtoken.log" 2>&1
+expect "a worker with a read token exits with status" 4 "$?"
+
+st=$(http "$NS_SRV" POST /v1/jobs "$ADMIN" "$(job netns-a 24)")
+expect "POST /v1/jobs with the admin token" 201 "$st"
+JOB_A=$(jget id)
+worker "$NS_W1" netns-w1 --score-delay-ms 100
+W1=${PIDS[-1]}
+worker "$NS_W2" netns-w2 --score-delay-ms 100
+W2=${PIDS[-1]}
+expect "job $JOB_A (two workers on two hosts)" exhausted "$(wait_job "$JOB_A")"
+http "$NS_SRV" GET "/v1/jobs/$JOB_A" "$READ" >/dev/null
+expect "job $JOB_A candidates scored" 24 "$(jget progress.scored)"
+expect "job $JOB_A candidates dead" 0 "$(jget progress.dead)"
+http "$NS_SRV" GET /v1/workers "$READ" >/dev/null
+for w in netns-w1 netns-w2; do
+    n=$("$PY" -c 'import json,sys; print(sum(w["results"] for w in json.load(open(sys.argv[1]))["workers"] if w["id"] == sys.argv[2]))' "$TMP/body" "$w")
+    [ "$n" -gt 0 ] || fail "worker $w scored nothing for job $JOB_A"
+    say "ok: worker $w (another host) posted $n results"
+done
+stop_pid "$W1"
+stop_pid "$W2"
+
+# ------------------------------------------------------------------ 4. link cut
+# Worker 1 alone leases a batch that takes 4 x 1.5 s; its link goes down while it
+# scores. Its lease (2 s, extended by heartbeats it can no longer send) expires, the
+# reaper requeues the batch, and worker 2, started after the cut, scores everything.
+expired0=$(metric monas_leases_expired_total)
+st=$(http "$NS_SRV" POST /v1/jobs "$ADMIN" "$(job netns-cut 12 ',"lease_seconds":2')")
+expect "POST /v1/jobs (lease_seconds 2)" 201 "$st"
+JOB_B=$(jget id)
+worker "$NS_W1" netns-w1-cut --score-delay-ms 1500
+while :; do
+    budget "waiting for worker 1 to lease a batch"
+    http "$NS_SRV" GET "/v1/jobs/$JOB_B" "$READ" >/dev/null
+    [ "$(jget progress.leased)" -gt 0 ] 2>/dev/null && break
+    sleep 0.05
+done
+leased=$(jget progress.leased) scored=$(jget progress.scored)
+ip -n "$NS_W1" link set eth0 down || fail "cannot take worker 1's link down"
+say "cut worker 1's link with $leased candidates leased to it, $scored scored"
+[ "$scored" = 0 ] || fail "worker 1 finished a candidate before the cut"
+worker "$NS_W2" netns-w2-cut --score-delay-ms 50
+expect "job $JOB_B (after the cut)" exhausted "$(wait_job "$JOB_B")"
+http "$NS_SRV" GET "/v1/jobs/$JOB_B" "$READ" >/dev/null
+expect "job $JOB_B candidates scored" 12 "$(jget progress.scored)"
+expect "job $JOB_B candidates dead" 0 "$(jget progress.dead)"
+expired1=$(metric monas_leases_expired_total)
+[ "${expired1:-0}" -gt "${expired0:-0}" ] || fail "no lease expired ($expired0 -> $expired1)"
+say "ok: leases expired $expired0 -> $expired1"
+http "$NS_SRV" GET "/v1/jobs/$JOB_B/candidates?limit=100" "$READ" >/dev/null
+by=$("$PY" -c 'import json,sys; print(" ".join(sorted({c["worker_id"] for c in json.load(open(sys.argv[1]))["candidates"]})))' "$TMP/body")
+expect "job $JOB_B scored by" netns-w2-cut "$by"
+say "passed in $SECONDS s"
