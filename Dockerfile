@@ -5,7 +5,7 @@
 #   docker build -t monas .
 #   docker run -d -e MONAS_TOKENS='ADMINTOKEN admin;WORKERTOKEN worker' -p 8080:8080 \
 #       -v monas-data:/var/lib/monas monas                         # the coordinator
-#   docker run -d -e MONAS_COORDINATOR=http://HOST:8080 -e MONAS_TOKEN_FILE=/run/secrets/t \
+#   docker run -d -e MONAS_COORDINATOR=http://HOST:8080 -e MONAS_TOKEN=WORKERTOKEN \
 #       monas monas-worker run                                     # a worker
 #
 # The runtime stage holds only the shared libraries the two binaries link, curl for the

@@ -523,8 +523,24 @@ def systemd_analyze(path, unit):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def check_mentions(known):
+    """Every MONAS_* name written anywhere in the deployment files, comments and
+    READMEs included, is a variable of one of the binaries or a compose input."""
+    names = set(COMPOSE_INPUTS)
+    for _, env in known.values():
+        names |= env
+    files = ["Dockerfile", "docker-compose.yml"] + [
+        os.path.join(d, f) for d in (K8S, SYSTEMD) for f in sorted(os.listdir(d))]
+    for path in files:
+        for n in sorted(set(re.findall(r"\bMONAS_[A-Z0-9_]*[A-Z0-9]\b", open(path).read()))):
+            checked["references"] += 1
+            if n not in names:
+                problem(path, f"mentions {n}, which no binary reads")
+
+
 def main():
     known = binaries()
+    check_mentions(known)
     proc, base, tmp = live_server()
     try:
         status, text = http_get(base, "/metrics")
