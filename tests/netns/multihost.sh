@@ -133,6 +133,7 @@ if ! ip netns add "$NS_SW" 2>"$TMP/err"; then
     skip "cannot create a network namespace: $(cat "$TMP/err")"
 fi
 CREATED+=("$NS_SW")
+ip netns exec "$NS_SW" true 2>"$TMP/err" || skip "cannot enter a network namespace: $(cat "$TMP/err")"
 
 # ------------------------------------------------------------------ the network
 setup_network() {
