@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include "error.h"
 #include "jobspec.h"
+#include "keyset.h"
 #include "pareto.h"
 #include "space.h"
 #include "store.h"
@@ -32,6 +33,7 @@ struct mn_job {
     double hv, hv_gen;          /* current hypervolume; at the last generation */
     int scaled;                 /* every objective has its normalisation fixed */
     struct mn_front *front;     /* feasible non-dominated candidates, u-space */
+    struct mn_keyset *keys;     /* keys proposed, for deduplication (running jobs) */
     void *strat;                /* strategy state (running jobs) */
     int strat_started, strat_done;
     char *lease_json;           /* the "job" object of lease payloads, rendered once */

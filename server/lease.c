@@ -332,35 +332,47 @@ static int candidate_state(struct mn_server *srv, int64_t id, int64_t *job_id, i
     return rc;
 }
 
-static int store_scored(struct mn_server *srv, const struct mn_result *r, const char *worker,
-                        const double *u, int n_obj, int feasible, double now)
+/* Stores the scores of r when the candidate is in job_id and in one of the statuses
+ * allowed (queued and leased; also dead when allow_dead). *stored = 1 if it was. */
+static int store_scored(struct mn_server *srv, int64_t job_id, const struct mn_result *r,
+                        const char *worker, const double *u, int n_obj, int feasible,
+                        double now, int allow_dead, struct mn_buf *scratch, int *stored)
 {
     static const char sql[] =
-        "UPDATE candidates SET status='scored', lease_id=NULL, error=NULL, scores=?, cost=?, "
-        "flags=?, seconds=?, worker_id=?, obj=?, feasible=?, scored_at=? WHERE id=?";
+        "UPDATE candidates SET status='scored', lease_id=NULL, error=NULL, "
+        "scores=?1, cost=?2, flags=?3, "
+        "seconds=?4, worker_id=?5, obj=?6, feasible=?7, scored_at=?8 "
+        "WHERE id=?9 AND job_id=?10 AND status IN ('queued', 'leased', ?11)";
     sqlite3_stmt *st = mn_store_prep(srv->store, sql);
     if (!st)
         return MN_EDB;
-    char *scores = cJSON_PrintUnformatted(r->scores);
-    char *cost = cJSON_PrintUnformatted(r->cost);
-    char *flags = r->flags ? cJSON_PrintUnformatted(r->flags) : NULL;
-    int rc = MN_ENOMEM;
-    if (scores && cost && (flags || !r->flags)) {
-        sqlite3_bind_text(st, 1, scores, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, cost, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, flags ? flags : "[]", -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 4, r->seconds);
-        sqlite3_bind_text(st, 5, worker, -1, SQLITE_STATIC);
-        if (u)
-            sqlite3_bind_blob(st, 6, u, n_obj * (int)sizeof *u, SQLITE_STATIC);
-        sqlite3_bind_int(st, 7, feasible);
-        sqlite3_bind_double(st, 8, now);
-        sqlite3_bind_int64(st, 9, r->candidate_id);
-        rc = mn_store_step_done(srv->store, st);
-    }
-    free(scores);
-    free(cost);
-    free(flags);
+    /* scores, cost and flags serialised back to back into one reused buffer */
+    scratch->len = 0;
+    mn_buf_json(scratch, r->scores);
+    size_t n_scores = scratch->len;
+    mn_buf_json(scratch, r->cost);
+    size_t n_cost = scratch->len - n_scores;
+    if (r->flags)
+        mn_buf_json(scratch, r->flags);
+    else
+        mn_buf_add(scratch, "[]", 2);
+    if (scratch->oom)
+        return MN_ENOMEM;
+    sqlite3_bind_text(st, 1, scratch->data, (int)n_scores, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, scratch->data + n_scores, (int)n_cost, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, scratch->data + n_scores + n_cost,
+                      (int)(scratch->len - n_scores - n_cost), SQLITE_STATIC);
+    sqlite3_bind_double(st, 4, r->seconds);
+    sqlite3_bind_text(st, 5, worker, -1, SQLITE_STATIC);
+    if (u)
+        sqlite3_bind_blob(st, 6, u, n_obj * (int)sizeof *u, SQLITE_STATIC);
+    sqlite3_bind_int(st, 7, feasible);
+    sqlite3_bind_double(st, 8, now);
+    sqlite3_bind_int64(st, 9, r->candidate_id);
+    sqlite3_bind_int64(st, 10, job_id);
+    sqlite3_bind_text(st, 11, allow_dead ? "dead" : "queued", -1, SQLITE_STATIC);
+    int rc = mn_store_step_done(srv->store, st);
+    *stored = !rc && sqlite3_changes(mn_store_db(srv->store)) == 1;
     return rc;
 }
 
@@ -389,59 +401,68 @@ static int maybe_done(struct mn_server *srv, int64_t lease_id)
     return mn_store_step_done(srv->store, st);
 }
 
-/* One result: classifies it against the candidate's state and stores it. fills *s when
- * the candidate finished (scored, or dead). Returns 1 if *s was filled, 0, or < 0. */
+/* One result. The common case (an unscored candidate of this job, scored fine) is one
+ * UPDATE; anything else is classified against the candidate's state. Fills *s when the
+ * candidate finished (scored, or dead). Returns 1 if *s was filled, 0, or < 0
+ * (MN_EINVAL: not a candidate of this job). */
 static int ingest_one(struct mn_server *srv, struct mn_job *j, const struct mn_result *r,
                       const char *worker, double now, double *u, struct mn_scored *s,
-                      struct mn_results_ack *ack)
+                      struct mn_results_ack *ack, struct mn_buf *scratch)
 {
-    int64_t job_id = 0;
-    int attempts = 0;
-    char status[16];
-    int rc = candidate_state(srv, r->candidate_id, &job_id, &attempts, status, sizeof status);
-    if (rc == MN_ENOTFOUND || (!rc && job_id != j->id))
-        return MN_EINVAL;
-    if (rc)
-        return rc;
-    if (strcmp(status, "scored") == 0) {
-        ack->duplicates++;
-        return 0;
+    int running = strcmp(j->status, "running") == 0, have = 1, feasible = 0, stored = 0, rc;
+    if (running && r->ok) {
+        for (int k = 0; k < j->spec->n_obj && have; k++) {
+            double v;
+            have = mn_objective_value(&j->spec->obj[k], r->scores, r->cost, &v) == MN_OK;
+            u[k] = have ? mn_objective_u(&j->spec->obj[k], v) : 0.0;
+        }
+        feasible = mn_budgets_met(&j->spec->budgets, r->cost);
+        if ((rc = store_scored(srv, j->id, r, worker, have ? u : NULL, j->spec->n_obj, feasible,
+                               now, 0, scratch, &stored)))
+            return rc;
+        if (stored)
+            j->n_done++;
     }
-    if (strcmp(status, "rejected") == 0 || strcmp(j->status, "running") != 0) {
-        ack->ignored++;
-        return 0;
-    }
-    int was_dead = strcmp(status, "dead") == 0;
-    if (!r->ok) {
-        if (was_dead) {
+    if (!stored) {
+        int64_t job_id = 0;
+        int attempts = 0;
+        char status[16];
+        rc = candidate_state(srv, r->candidate_id, &job_id, &attempts, status, sizeof status);
+        if (rc == MN_ENOTFOUND || (!rc && job_id != j->id))
+            return MN_EINVAL;
+        if (rc)
+            return rc;
+        if (strcmp(status, "scored") == 0) {
+            ack->duplicates++;
+            return 0;
+        }
+        int dead = strcmp(status, "dead") == 0;
+        if (!running || strcmp(status, "rejected") == 0 || (dead && !r->ok)) {
             ack->ignored++;
             return 0;
         }
-        int dead = attempts >= j->spec->max_attempts;
-        if ((rc = store_failed(srv, r->candidate_id, r->error, dead)))
-            return rc;
-        if (!dead) {
-            ack->requeued++;
-            return 0;
+        if (!r->ok) {
+            int last = attempts >= j->spec->max_attempts;
+            if ((rc = store_failed(srv, r->candidate_id, r->error, last)))
+                return rc;
+            if (!last) {
+                ack->requeued++;
+                return 0;
+            }
+            ack->dead++;
+            j->n_done++;
+            *s = (struct mn_scored){.id = r->candidate_id, .ok = 0};
+            return 1;
         }
-        ack->dead++;
-        j->n_done++;
-        *s = (struct mn_scored){.id = r->candidate_id, .ok = 0};
-        return 1;
+        /* A late result for a dead candidate: scores are deterministic, keep them. */
+        if ((rc = store_scored(srv, j->id, r, worker, have ? u : NULL, j->spec->n_obj, feasible,
+                               now, 1, scratch, &stored)))
+            return rc;
+        if (!stored)
+            return MN_EDB;
     }
-    int have = 1;
-    for (int k = 0; k < j->spec->n_obj && have; k++) {
-        double v;
-        have = mn_objective_value(&j->spec->obj[k], r->scores, r->cost, &v) == MN_OK;
-        u[k] = have ? mn_objective_u(&j->spec->obj[k], v) : 0.0;
-    }
-    int feasible = mn_budgets_met(&j->spec->budgets, r->cost);
-    if ((rc = store_scored(srv, r, worker, have ? u : NULL, j->spec->n_obj, feasible, now)))
-        return rc;
     ack->accepted++;
     j->n_scored++;
-    if (!was_dead)
-        j->n_done++;
     *s = (struct mn_scored){.id = r->candidate_id, .ok = 1, .feasible = feasible,
                             .scores = r->scores, .cost = r->cost, .u = have ? u : NULL};
     return 1;
@@ -486,22 +507,26 @@ int mn_lease_results(struct mn_server *srv, int64_t lease_id, const char *worker
     }
     double now = mn_now();
     int n_done = 0;
+    struct mn_buf scratch = {0};
     for (int i = 0; i < n; i++) {
         int got = ingest_one(srv, j, &res[i], worker_id, now, u + (size_t)n_done * MN_MAX_OBJECTIVES,
-                             &done[n_done], ack);
+                             &done[n_done], ack, &scratch);
         if (got == MN_EINVAL) {
             char field[64];
             snprintf(field, sizeof field, "results[%d].candidate_id", i);
             rc = mn_error_set(err, MN_EINVAL, field, "candidate %lld is not in job %lld",
                               (long long)res[i].candidate_id, (long long)job_id);
+            mn_buf_free(&scratch);
             goto out;
         }
         if (got < 0) {
             rc = mn_error_set(err, got, NULL, "storing results failed: %s", mn_strerror(got));
+            mn_buf_free(&scratch);
             goto out;
         }
         n_done += got;
     }
+    mn_buf_free(&scratch);
     if ((rc = maybe_done(srv, lease_id)) ||
         (n_done && strcmp(j->status, "running") == 0 &&
          (rc = mn_job_after_results(j, done, n_done, now))) ||
