@@ -584,8 +584,6 @@ struct mn_net *mn_proxy_net(struct mn_proxy_ctx *ctx, int max_batch,
             trace_tensor(ctx, "params", p, n);
         free(tmp);
     }
-    if (ctx->trace && ctx->trace->graph)
-        ctx->trace->graph(ctx->trace->ud, ctx->name, ctx->repeat, ctx->g);
     return net;
 }
 
@@ -677,6 +675,8 @@ int mn_proxies_compute(const struct mn_proxy_config *c, const struct mn_space *s
         for (int r = 0; !rc && r < c->s[t].repeats; r++) {
             double v = NAN;
             ctx.repeat = r;
+            if (trace && trace->graph)
+                trace->graph(trace->ud, ctx.name, r, g);
             rc = types[t].compute(&ctx, &v);
             if (rc)
                 mn_error_prefix_field(err, types[t].name);

@@ -16,6 +16,8 @@ int mn_cmd_estimate(int argc, char **argv);
 void mn_cmd_estimate_help(FILE *out);
 int mn_cmd_calibrate(int argc, char **argv);
 void mn_cmd_calibrate_help(FILE *out);
+int mn_cmd_score(int argc, char **argv);
+void mn_cmd_score_help(FILE *out);
 int mn_cmd_run(int argc, char **argv);
 void mn_cmd_run_help(FILE *out);
 
