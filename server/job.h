@@ -1,0 +1,100 @@
+/* job.h — a loaded job: its spec, space, strategy state, front and counters, kept in
+ * memory as a cache of its database rows (every change is written in the caller's
+ * transaction; on a failed transaction the caller evicts the job and it is reloaded).
+ * Lifecycle: created `running`; ends `converged` (hypervolume gain below epsilon for
+ * `patience` generations), `exhausted` (candidate or time budget, or nothing left to
+ * propose), `cancelled` or `failed` (strategy error).
+ *
+ * All functions are called with the server lock held; those that write must be inside
+ * a transaction (mn_store_begin). The mn_job_* functions marked "strategy API" are what
+ * strategies use. */
+#ifndef MN_JOB_H
+#define MN_JOB_H
+#include <cjson/cJSON.h>
+#include <stdint.h>
+#include "error.h"
+#include "jobspec.h"
+#include "keyset.h"
+#include "pareto.h"
+#include "space.h"
+#include "store.h"
+#include "strategy.h"
+
+struct mn_job {
+    int64_t id;
+    struct mn_store *store;
+    char status[16];
+    char reason[160];
+    int scoring_version;
+    double created_at, finished_at;
+    struct mn_jobspec *spec;
+    int64_t n_proposed, n_rejected, n_scored, n_done;
+    int64_t generation, stale;
+    double hv, hv_gen;          /* current hypervolume; at the last generation */
+    int scaled;                 /* every objective has its normalisation fixed */
+    struct mn_front *front;     /* feasible non-dominated candidates, u-space */
+    struct mn_keyset *keys;     /* keys proposed, for deduplication (running jobs) */
+    void *strat;                /* strategy state (running jobs) */
+    int strat_started, strat_done;
+    char *lease_json;           /* the "job" object of lease payloads, rendered once */
+    struct mn_job *next;
+};
+
+struct mn_jobs;
+
+struct mn_jobs *mn_jobs_new(struct mn_store *store);
+void mn_jobs_free(struct mn_jobs *js);
+
+/* Validated spec (taken: owned by the job afterwards, also on failure) → a new running
+ * job, its strategy started and state saved, inside the caller's transaction. */
+int mn_jobs_create(struct mn_jobs *js, struct mn_jobspec *spec, int64_t *id,
+                   struct mn_error *err);
+/* The job (loaded from the database on first use), or NULL: MN_ENOTFOUND in *rc when
+ * no such job, another code when loading failed. The registry owns it. */
+struct mn_job *mn_jobs_get(struct mn_jobs *js, int64_t id, int *rc);
+/* Forgets the cached job (after a rolled-back transaction). */
+void mn_jobs_evict(struct mn_jobs *js, int64_t id);
+/* Ids of running jobs in id order, at most max; returns the count. */
+int mn_jobs_running(struct mn_jobs *js, int64_t *ids, int max);
+
+/* Moves a running job to `status` (converged, exhausted, cancelled, failed). */
+int mn_job_finish(struct mn_job *j, const char *status, const char *reason);
+/* Ends the job if a budget is used up, it converged, or nothing is left to do; asks the
+ * strategy for more when the queue is empty. Returns 1 if it ended, 0, or < 0. */
+int mn_job_check_end(struct mn_job *j, double now);
+/* Asks the strategy for up to `want` candidates (nothing when it is done). */
+int mn_job_refill(struct mn_job *j, int want);
+/* Records finished candidates: front, hypervolume, generations and convergence, then
+ * the strategy's on_results, and saves job state. */
+int mn_job_after_results(struct mn_job *j, const struct mn_scored *batch, int n, double now);
+/* Fixes any unscaled objective from the batch's feasible candidates (see objective.h);
+ * rows of u values (n×n_obj, NULL rows skipped). */
+int mn_job_calibrate(struct mn_job *j, const double *const *u, int n);
+/* Writes counters, hypervolume and strategy state to the job's row. */
+int mn_job_save(struct mn_job *j);
+/* Number of candidates of the job in status ("queued", "leased", ...). */
+int64_t mn_job_count(struct mn_job *j, const char *status);
+
+/* ---- strategy API ---- */
+/* Adds architecture a as a queued candidate. Returns 1 added, 0 when its canonical key
+ * is already in the job, < 0 on error. origin (may be NULL) is stored as the
+ * candidate's note (e.g. parents). */
+int mn_job_propose(struct mn_job *j, const struct mn_arch *a, const cJSON *origin);
+/* Adds a as `rejected` (never leased) with reason, e.g. over a hard budget. Same
+ * returns. Rejected candidates are counted apart and use no candidate budget. */
+int mn_job_reject(struct mn_job *j, const struct mn_arch *a, const char *reason,
+                  const cJSON *origin);
+/* Calls cb for every scored candidate in id order until it returns non-zero (which is
+ * returned). */
+int mn_job_each_scored(struct mn_job *j, int (*cb)(void *ctx, const struct mn_scored *s),
+                       void *ctx);
+/* Architecture of candidate cid (caller frees with mn_arch_free). */
+int mn_job_arch(struct mn_job *j, int64_t cid, struct mn_arch **out);
+/* Strategy rows: free-form JSON values by (kind, seq), e.g. a population. put replaces;
+ * each visits a kind in seq order; del removes one (seq ≥ 0) or all of a kind (seq < 0). */
+int mn_job_rows_put(struct mn_job *j, const char *kind, int64_t seq, const cJSON *value);
+int mn_job_rows_each(struct mn_job *j, const char *kind,
+                     int (*cb)(void *ctx, int64_t seq, const cJSON *value), void *ctx);
+int mn_job_rows_del(struct mn_job *j, const char *kind, int64_t seq);
+
+#endif
