@@ -98,6 +98,7 @@ $(BUILD)/gen/suites.h: FORCE
 
 test: all $(BUILD)/monas-tests
 	MONAS_BIN_DIR=$(BUILD) $(BUILD)/monas-tests
+	MONAS_BIN_DIR=$(BUILD) tests/browser/run.sh
 
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 OPT=-O1 all build/asan/monas-tests
