@@ -44,7 +44,7 @@ fi
 "$PY" "$HERE/proxy_quality.py" selftest >/dev/null
 
 mkdir -p "$OUT"
-ARCHS="$OUT/quality-s$SEED-archs.txt"
+ARCHS="$OUT/quality-s$SEED-n$N-archs.txt"
 "$SAMPLER" "$N" "$SEED" nb201 > "$ARCHS.tmp"
 mv "$ARCHS.tmp" "$ARCHS"
 
