@@ -662,10 +662,11 @@ static int insert_candidate(struct mn_job *j, const struct mn_arch *a, const cha
     int rc = MN_ENOMEM;
     if (!key)
         goto out;
-    if (mn_keyset_has(j->keys, key)) {
-        rc = 0;
+    /* Added before the row: a failure rolls the transaction back and the job is
+     * evicted, its key set rebuilt from the table. */
+    if ((rc = mn_keyset_add(j->keys, key)) <= 0)
         goto out;
-    }
+    rc = MN_ENOMEM;
     sqlite3_stmt *st = mn_store_prep(j->store, sql);
     if (j->arch_is_key > 0) {
         mn_buf_json_str(&arch, key);
@@ -685,7 +686,7 @@ static int insert_candidate(struct mn_job *j, const struct mn_arch *a, const cha
     sqlite3_bind_text(st, 5, error, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 6, orig, -1, SQLITE_STATIC);
     sqlite3_bind_double(st, 7, mn_now());
-    if ((rc = mn_store_step_done(j->store, st)) || (rc = mn_keyset_add(j->keys, key)) < 0)
+    if ((rc = mn_store_step_done(j->store, st)))
         goto out;
     if (strcmp(status, "queued") == 0) {
         int64_t id = sqlite3_last_insert_rowid(mn_store_db(j->store));
