@@ -10,7 +10,8 @@ combination, with the published CIFAR-10 test accuracy.
   proxy_quality.py report ARCHS ACCURACY.csv OUT.jsonl...
       Joins the `monas-worker score` JSON lines of every OUT file by architecture
       (proxies may come from different files) and prints a Markdown table: per proxy,
-      the number of architectures, Spearman rho and Kendall tau-b against CIFAR-10
+      the number of architectures, Spearman rho (with a 95 % bootstrap interval over
+      1000 seeded resamples of the architectures) and Kendall tau-b against CIFAR-10
       accuracy (every proxy oriented so that higher = predicted better: ntk is negated),
       rho without the chance-level (10 %) architectures, rho without the proxy's
       degenerate ones, the published rho, degenerate counts, distinct values and mean
@@ -80,6 +81,17 @@ def kendall_b(x, y):
         untied_y += int(np.count_nonzero(dy))
     den = math.sqrt(float(untied_x) * float(untied_y))
     return s / den if den > 0 else float("nan")
+
+
+def spearman_interval(x, y, resamples=1000, seed=0):
+    """95 % percentile bootstrap interval of Spearman rho (architectures resampled
+    with replacement, seeded)."""
+    rng = np.random.default_rng(seed)
+    rx, ry = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    rhos = [spearman(rx[i], ry[i]) for i in
+            (rng.integers(0, len(rx), len(rx)) for _ in range(resamples))]
+    lo, hi = np.nanpercentile(rhos, [2.5, 97.5])
+    return float(lo), float(hi)
 
 
 def read_jsonl(path, repair=False):
@@ -169,16 +181,18 @@ def table(archs, recs, acc, names):
         live, ok = y > CHANCE, ~bad
         pub = PUBLISHED.get(name, ("", ""))
         distinct = len(np.unique(x))
-        rows.append(f"| {label} | {len(use)} | {fmt(spearman(x, y))} | {fmt(kendall_b(x, y))} | "
+        lo, hi = spearman_interval(x, y)
+        rows.append(f"| {label} | {len(use)} | {fmt(spearman(x, y))} | {fmt(lo, 2)}–{fmt(hi, 2)} | "
+                    f"{fmt(kendall_b(x, y))} | "
                     f"{fmt(spearman(x[live], y[live]))} | {fmt(spearman(x[ok], y[ok]))} | "
                     f"{pub[0] or '—'} | {pub[1] or '—'} | {int(bad.sum())} | {distinct} | {float(np.mean(secs)):.3g} |")
     return rows
 
 
-HEADER = ("| proxy | archs | Spearman ρ | Kendall τ-b | ρ without chance-level archs | "
-          "ρ without degenerate | published ρ (Suite-Zero) | published ρ (Abdelfattah) | "
-          "degenerate (sentinel) | distinct values | mean s/arch |\n"
-          "|---|---|---|---|---|---|---|---|---|---|---|")
+HEADER = ("| proxy | archs | Spearman ρ | ρ 95 % bootstrap | Kendall τ-b | "
+          "ρ without chance-level archs | ρ without degenerate | published ρ (Suite-Zero) | "
+          "published ρ (Abdelfattah) | degenerate (sentinel) | distinct values | "
+          "mean s/arch |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def report(archs_path, acc_path, outs):
