@@ -7,6 +7,11 @@
  *   act    every layer's output (kept for backward and for the accessors); flatten
  *          aliases its input; a conv2d/dwconv2d/dense with BN also keeps its pre-BN
  *          output ("raw"); the input is copied in.
+ *   dups   a parameter-free layer identical to an earlier one (same op, settings and
+ *          inputs: NB201 gives every conv op of an edge its own ReLU of the same node)
+ *          is computed once: its output aliases the earlier layer's, its consumers
+ *          read that layer, and it is neither run nor given a gradient buffer. It
+ *          stays a ReLU site (mn_net_relu_sites), so patterns are those of the graph.
  *   dpool  gradients of layer outputs. Backward visits layers in reverse index order;
  *          the gradient of layer i is live from its last consumer's step down to step
  *          i, and buffers whose live ranges are disjoint share memory (first-fit by
@@ -28,14 +33,17 @@
 /* One executable layer. Offsets are in elements of the net's type; -1 = none. */
 struct nl {
     const struct mn_layer *l;
+    int in[MN_GRAPH_MAX_IN];          /* l->in with duplicates replaced by the original */
+    int dup;                          /* the identical earlier layer, or -1 */
     int64_t out_size, in_size;        /* per sample */
     int64_t w, b, gamma, beta;        /* parameter offsets */
     int64_t n_w, fan_in, fan_out;
     struct mn_win win;                /* windowed ops; n set per call */
     int64_t out_off, raw_off, stat_off, d_off;
     int last_use;                     /* largest index of a live consumer, -1 none */
-    char reach, anc_param, anc_input; /* feeds the output; has parameters / the input
-                                         upstream (itself included) */
+    char reach, run;                  /* feeds the output; is executed (reach, not a dup) */
+    char anc_param, anc_input;        /* has parameters / the input upstream (itself
+                                         included) */
     unsigned stamp;                   /* backward pass in which d was zeroed */
 };
 
@@ -161,7 +169,7 @@ static void F(fwd_conv2d)(struct mn_net *net, int i)
 {
     struct nl *L = &net->L[i];
     L->win.n = net->n;
-    F(mn_conv2d_fwd)(F(core)(net, i), (T *)net->col, OUT(L->l->in[0]), P(L->w), PN(L->b),
+    F(mn_conv2d_fwd)(F(core)(net, i), (T *)net->col, OUT(L->in[0]), P(L->w), PN(L->b),
                      &L->win);
     F(post_fwd)(net, i, F(core)(net, i));
 }
@@ -169,7 +177,7 @@ static void F(fwd_conv2d)(struct mn_net *net, int i)
 static void F(bwd_conv2d)(struct mn_net *net, int i)
 {
     struct nl *L = &net->L[i];
-    int j = L->l->in[0];
+    int j = L->in[0];
     T *dpre = F(post_bwd)(net, i, F(core)(net, i), NULL);
     F(mn_conv2d_bwd)(DW(j), F(gp)(net, L->w), F(gp)(net, L->b), (T *)net->col,
                      (T *)net->dcol, dpre, OUT(j), P(L->w), &L->win, net->pstride);
@@ -179,14 +187,14 @@ static void F(fwd_dwconv2d)(struct mn_net *net, int i)
 {
     struct nl *L = &net->L[i];
     L->win.n = net->n;
-    F(mn_dwconv2d_fwd)(F(core)(net, i), OUT(L->l->in[0]), P(L->w), PN(L->b), &L->win);
+    F(mn_dwconv2d_fwd)(F(core)(net, i), OUT(L->in[0]), P(L->w), PN(L->b), &L->win);
     F(post_fwd)(net, i, F(core)(net, i));
 }
 
 static void F(bwd_dwconv2d)(struct mn_net *net, int i)
 {
     struct nl *L = &net->L[i];
-    int j = L->l->in[0];
+    int j = L->in[0];
     T *dpre = F(post_bwd)(net, i, F(core)(net, i), NULL);
     F(mn_dwconv2d_bwd)(DW(j), F(gp)(net, L->w), F(gp)(net, L->b), dpre, OUT(j), P(L->w),
                        &L->win, net->pstride);
@@ -195,7 +203,7 @@ static void F(bwd_dwconv2d)(struct mn_net *net, int i)
 static void F(fwd_dense)(struct mn_net *net, int i)
 {
     struct nl *L = &net->L[i];
-    F(mn_dense_fwd)(F(core)(net, i), OUT(L->l->in[0]), P(L->w), PN(L->b), net->n,
+    F(mn_dense_fwd)(F(core)(net, i), OUT(L->in[0]), P(L->w), PN(L->b), net->n,
                     (int)L->in_size, (int)L->out_size);
     F(post_fwd)(net, i, F(core)(net, i));
 }
@@ -203,7 +211,7 @@ static void F(fwd_dense)(struct mn_net *net, int i)
 static void F(bwd_dense)(struct mn_net *net, int i)
 {
     struct nl *L = &net->L[i];
-    int j = L->l->in[0];
+    int j = L->in[0];
     T *dpre = F(post_bwd)(net, i, F(core)(net, i), NULL);
     F(mn_dense_bwd)(DW(j), F(gp)(net, L->w), F(gp)(net, L->b), dpre, OUT(j), P(L->w),
                     net->n, (int)L->in_size, (int)L->out_size, net->pstride);
@@ -212,12 +220,12 @@ static void F(bwd_dense)(struct mn_net *net, int i)
 /* relu and batchnorm layers: BN/act applied to the input itself. */
 static void F(fwd_identity)(struct mn_net *net, int i)
 {
-    F(post_fwd)(net, i, OUT(net->L[i].l->in[0]));
+    F(post_fwd)(net, i, OUT(net->L[i].in[0]));
 }
 
 static void F(bwd_identity)(struct mn_net *net, int i)
 {
-    int j = net->L[i].l->in[0];
+    int j = net->L[i].in[0];
     if (wants(net, j))
         F(post_bwd)(net, i, OUT(j), DG(j));
     else if (has_bn(net, &net->L[i]) && net->want_params) /* gamma/beta only */
@@ -228,75 +236,75 @@ static void F(fwd_avgpool)(struct mn_net *net, int i)
 {
     struct nl *L = &net->L[i];
     L->win.n = net->n;
-    F(mn_avgpool_fwd)(OUT(i), OUT(L->l->in[0]), &L->win, L->l->count_include_pad);
+    F(mn_avgpool_fwd)(OUT(i), OUT(L->in[0]), &L->win, L->l->count_include_pad);
 }
 
 static void F(bwd_avgpool)(struct mn_net *net, int i)
 {
     struct nl *L = &net->L[i];
-    F(mn_avgpool_bwd)(DG(L->l->in[0]), DG(i), &L->win, L->l->count_include_pad);
+    F(mn_avgpool_bwd)(DG(L->in[0]), DG(i), &L->win, L->l->count_include_pad);
 }
 
 static void F(fwd_maxpool)(struct mn_net *net, int i)
 {
     struct nl *L = &net->L[i];
     L->win.n = net->n;
-    F(mn_maxpool_fwd)(OUT(i), OUT(L->l->in[0]), &L->win);
+    F(mn_maxpool_fwd)(OUT(i), OUT(L->in[0]), &L->win);
 }
 
 static void F(bwd_maxpool)(struct mn_net *net, int i)
 {
     struct nl *L = &net->L[i];
-    int j = L->l->in[0];
+    int j = L->in[0];
     F(mn_maxpool_bwd)(DG(j), DG(i), OUT(j), OUT(i), &L->win);
 }
 
 static void F(fwd_gavgpool)(struct mn_net *net, int i)
 {
     struct nl *L = &net->L[i];
-    F(mn_gavgpool_fwd)(OUT(i), OUT(L->l->in[0]), net->n, L->l->out.c,
+    F(mn_gavgpool_fwd)(OUT(i), OUT(L->in[0]), net->n, L->l->out.c,
                        L->in_size / L->l->out.c);
 }
 
 static void F(bwd_gavgpool)(struct mn_net *net, int i)
 {
     struct nl *L = &net->L[i];
-    F(mn_gavgpool_bwd)(DG(L->l->in[0]), DG(i), net->n, L->l->out.c,
+    F(mn_gavgpool_bwd)(DG(L->in[0]), DG(i), net->n, L->l->out.c,
                        L->in_size / L->l->out.c);
 }
 
 static void F(fwd_gmaxpool)(struct mn_net *net, int i)
 {
     struct nl *L = &net->L[i];
-    F(mn_gmaxpool_fwd)(OUT(i), OUT(L->l->in[0]), net->n, L->l->out.c,
+    F(mn_gmaxpool_fwd)(OUT(i), OUT(L->in[0]), net->n, L->l->out.c,
                        L->in_size / L->l->out.c);
 }
 
 static void F(bwd_gmaxpool)(struct mn_net *net, int i)
 {
     struct nl *L = &net->L[i];
-    int j = L->l->in[0];
+    int j = L->in[0];
     F(mn_gmaxpool_bwd)(DG(j), DG(i), OUT(j), OUT(i), net->n, L->l->out.c,
                        L->in_size / L->l->out.c);
 }
 
 static void F(fwd_add)(struct mn_net *net, int i)
 {
-    const struct mn_layer *l = net->L[i].l;
+    const struct nl *L = &net->L[i];
     const T *in[MN_GRAPH_MAX_IN];
-    for (int k = 0; k < l->n_in; k++)
-        in[k] = OUT(l->in[k]);
-    F(mn_add_fwd)(OUT(i), in, l->n_in, net->n * net->L[i].out_size);
+    for (int k = 0; k < L->l->n_in; k++)
+        in[k] = OUT(L->in[k]);
+    F(mn_add_fwd)(OUT(i), in, L->l->n_in, net->n * L->out_size);
     F(post_fwd)(net, i, OUT(i));
 }
 
 static void F(bwd_add)(struct mn_net *net, int i)
 {
-    const struct mn_layer *l = net->L[i].l;
+    const struct nl *L = &net->L[i];
     T *dpre = F(post_bwd)(net, i, OUT(i), NULL);
-    for (int k = 0; k < l->n_in; k++)
-        if (wants(net, l->in[k]))
-            F(mn_acc)(DG(l->in[k]), dpre, net->n * net->L[i].out_size);
+    for (int k = 0; k < L->l->n_in; k++)
+        if (wants(net, L->in[k]))
+            F(mn_acc)(DG(L->in[k]), dpre, net->n * L->out_size);
 }
 
 static void F(fwd_zero)(struct mn_net *net, int i)
@@ -319,19 +327,19 @@ static void F(fwd_none)(struct mn_net *net, int i)
 /* flatten: the output aliases the input; backward passes the gradient on. */
 static void F(bwd_flatten)(struct mn_net *net, int i)
 {
-    F(mn_acc)(DG(net->L[i].l->in[0]), DG(i), net->n * net->L[i].out_size);
+    F(mn_acc)(DG(net->L[i].in[0]), DG(i), net->n * net->L[i].out_size);
 }
 
 static void F(fwd_softmax)(struct mn_net *net, int i)
 {
     struct nl *L = &net->L[i];
-    F(mn_softmax_fwd)(OUT(i), OUT(L->l->in[0]), net->n, (int)L->out_size);
+    F(mn_softmax_fwd)(OUT(i), OUT(L->in[0]), net->n, (int)L->out_size);
 }
 
 static void F(bwd_softmax)(struct mn_net *net, int i)
 {
     struct nl *L = &net->L[i];
-    F(mn_softmax_bwd)(DG(L->l->in[0]), DG(i), OUT(i), net->n, (int)L->out_size);
+    F(mn_softmax_bwd)(DG(L->in[0]), DG(i), OUT(i), net->n, (int)L->out_size);
 }
 
 static const T *F(forward)(struct mn_net *net, const T *x, int n)
@@ -341,7 +349,7 @@ static const T *F(forward)(struct mn_net *net, const T *x, int n)
     net->n = n;
     memcpy(OUT(0), x, (size_t)(n * net->L[0].out_size) * sizeof(T));
     for (int i = 1; i < net->g->n; i++)
-        if (net->L[i].reach)
+        if (net->L[i].run)
             kinds[net->L[i].l->op].fwd[TI](net, i);
     net->fwd_done = 1;
     net->fwd_bn_off = net->bn_mode == MN_BN_OFF;
@@ -369,10 +377,10 @@ static int F(backward)(struct mn_net *net, const T *dout, T *dx, unsigned flags)
     }
     for (int i = out; i > 0; i--) {
         struct nl *L = &net->L[i];
-        if (!L->reach || !wants(net, i) || L->stamp != net->stamp)
+        if (!L->run || !wants(net, i) || L->stamp != net->stamp)
             continue;
         for (int k = 0; k < L->l->n_in; k++) {
-            int j = L->l->in[k];
+            int j = L->in[k];
             if (wants(net, j) && net->L[j].stamp != net->stamp) {
                 memset(DG(j), 0, (size_t)(net->n * net->L[j].out_size) * sizeof(T));
                 net->L[j].stamp = net->stamp;
@@ -494,6 +502,37 @@ static int64_t add_view(struct mn_net *net, int layer, enum mn_param_kind kind,
     return v->offset;
 }
 
+/* Layers a and b compute the same thing: same op and settings, same (deduplicated)
+ * inputs. Only called for parameter-free ops. */
+static int same_layer(const struct nl *a, const struct nl *b)
+{
+    const struct mn_layer *x = a->l, *y = b->l;
+    if (x->op != y->op || x->n_in != y->n_in || x->act != y->act || x->kh != y->kh ||
+        x->kw != y->kw || x->sh != y->sh || x->sw != y->sw || x->pad_t != y->pad_t ||
+        x->pad_b != y->pad_b || x->pad_l != y->pad_l || x->pad_r != y->pad_r ||
+        x->count_include_pad != y->count_include_pad)
+        return 0;
+    return memcmp(a->in, b->in, (size_t)x->n_in * sizeof a->in[0]) == 0;
+}
+
+/* Deduplicated inputs of layer i, and the earlier layer it duplicates (or -1): only
+ * parameter-free ops, never the output. */
+static void find_dup(struct mn_net *net, int i)
+{
+    struct nl *L = &net->L[i];
+    const struct mn_layer *l = L->l;
+    L->dup = -1;
+    for (int k = 0; i && k < l->n_in; k++) {
+        int j = l->in[k];
+        L->in[k] = net->L[j].dup >= 0 ? net->L[j].dup : j;
+    }
+    if (i == 0 || i == net->g->output || kinds[l->op].weights || l->op == MN_OP_BATCHNORM)
+        return;
+    for (int j = L->in[0] + 1; j < i && L->dup < 0; j++)
+        if (net->L[j].dup < 0 && same_layer(&net->L[j], L))
+            L->dup = j;
+}
+
 /* Parameter layout, shapes and fan-in/out of layer i (order documented in net.h). */
 static void plan_params(struct mn_net *net, int i)
 {
@@ -608,19 +647,23 @@ struct mn_net *mn_net_create(const struct mn_graph *g, int max_batch,
     if (!net->L || !net->views || !net->relus || !net->bns)
         goto nomem;
 
-    /* reachability, consumers and ancestry */
+    /* duplicates, reachability, consumers and ancestry */
     for (int i = 0; i < n; i++) {
         net->L[i].l = &gc->layers[i];
         net->L[i].last_use = -1;
+        find_dup(net, i);
     }
     net->L[gc->output].reach = 1;
     for (int i = gc->output; i > 0; i--)
-        for (int k = 0; net->L[i].reach && k < gc->layers[i].n_in; k++) {
-            struct nl *in = &net->L[gc->layers[i].in[k]];
-            in->reach = 1;
-            if (in->last_use < i)
-                in->last_use = i;
-        }
+        for (int k = 0; net->L[i].reach && k < gc->layers[i].n_in; k++)
+            net->L[gc->layers[i].in[k]].reach = 1;
+    for (int i = gc->output; i >= 0; i--) {
+        struct nl *L = &net->L[i];
+        L->run = L->reach && L->dup < 0;
+        for (int k = 0; i && L->run && k < L->l->n_in; k++)
+            if (net->L[L->in[k]].last_use < i)
+                net->L[L->in[k]].last_use = i;
+    }
     int64_t act = 0, stats = 0, col = 0, dtmp = 0, mb = max_batch;
     for (int i = 0; i < n; i++) {
         struct nl *L = &net->L[i];
@@ -638,7 +681,9 @@ struct mn_net *mn_net_create(const struct mn_graph *g, int max_batch,
             L->anc_param |= net->L[l->in[k]].anc_param;
             L->anc_input |= net->L[l->in[k]].anc_input;
         }
-        if (l->op == MN_OP_FLATTEN) {
+        if (L->dup >= 0) {
+            L->out_off = net->L[L->dup].out_off;
+        } else if (l->op == MN_OP_FLATTEN) {
             L->out_off = net->L[l->in[0]].out_off;
         } else {
             L->out_off = act;
@@ -661,7 +706,7 @@ struct mn_net *mn_net_create(const struct mn_graph *g, int max_batch,
             if (l->op == MN_OP_CONV2D && mn_conv2d_col_size(&L->win) > col)
                 col = mn_conv2d_col_size(&L->win);
         }
-        if (i && L->reach && (L->anc_param || L->anc_input))
+        if (i && L->run && (L->anc_param || L->anc_input))
             L->d_off = 0; /* needs a gradient buffer; placed by plan_grads */
         if (L->reach && l->act != MN_ACT_NONE) {
             net->relus[net->n_relus++] = (struct mn_relu_site){i, L->out_size};

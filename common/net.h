@@ -83,7 +83,9 @@ struct mn_param_view {
 
 /* A place where a ReLU/ReLU6 is applied: a standalone relu layer or the fused `act`
  * of a conv2d/dwconv2d/dense/batchnorm/add layer. Its sign pattern is the layer
- * output's (output > 0 ⇔ pre-activation > 0, for both relu and relu6). */
+ * output's (output > 0 ⇔ pre-activation > 0, for both relu and relu6). A relu layer
+ * identical to an earlier one (same input and act) is computed once, but both stay
+ * sites, as separate ReLU modules are in PyTorch. */
 struct mn_relu_site {
     int layer;
     int64_t size; /* elements per sample */
