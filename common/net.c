@@ -139,13 +139,13 @@ static T *F(post_bwd)(struct mn_net *net, int i, const T *pre, T *into)
     struct nl *L = &net->L[i];
     T *dy = DG(i);
     int64_t size = net->n * L->out_size;
-    F(mn_act_mask)(dy, OUT(i), size, L->l->act);
-    if (!has_bn(net, L)) {
-        if (!into)
-            return dy;
-        F(mn_acc)(into, dy, size);
+    if (!has_bn(net, L) && into) {
+        F(mn_act_bwd)(into, dy, OUT(i), size, L->l->act);
         return NULL;
     }
+    F(mn_act_mask)(dy, OUT(i), size, L->l->act);
+    if (!has_bn(net, L))
+        return dy;
     T *dst = into;
     if (!dst) {
         dst = (T *)net->dtmp;

@@ -5,19 +5,6 @@
 #include <string.h>
 #include "ops.h"
 
-/* Output positions o in [*lo, *hi) whose input index o·s − p + k lies in [0, size). */
-static void span(int *lo, int *hi, int k, int p, int s, int size, int out)
-{
-    int a = p - k; /* need o·s ≥ a */
-    int l = a <= 0 ? 0 : (a + s - 1) / s;
-    int b = size - 1 + p - k; /* need o·s ≤ b */
-    int h = b < 0 ? 0 : b / s + 1;
-    *lo = l < out ? l : out;
-    *hi = h < out ? h : out;
-    if (*hi < *lo)
-        *hi = *lo;
-}
-
 static int fast_1x1(const struct mn_win *d)
 {
     return d->kh == 1 && d->kw == 1 && d->sh == 1 && d->sw == 1 && d->pt == 0 &&
@@ -43,7 +30,7 @@ static void F(im2col)(T *col, const T *x, const struct mn_win *d)
                 T *row = col + ((int64_t)(c * d->kh + ky) * d->kw + kx) * hw;
                 const T *xc = x + (int64_t)c * d->h * d->w;
                 int lo, hi;
-                span(&lo, &hi, kx, d->pl, d->sw, d->w, d->wo);
+                mn_win_span(&lo, &hi, kx, d->pl, d->sw, d->w, d->wo);
                 for (int oy = 0; oy < d->ho; oy++) {
                     T *r = row + (int64_t)oy * d->wo;
                     int iy = oy * d->sh - d->pt + ky;
@@ -73,7 +60,7 @@ static void F(col2im)(T *x, const T *col, const struct mn_win *d)
                 const T *row = col + ((int64_t)(c * d->kh + ky) * d->kw + kx) * hw;
                 T *xc = x + (int64_t)c * d->h * d->w;
                 int lo, hi;
-                span(&lo, &hi, kx, d->pl, d->sw, d->w, d->wo);
+                mn_win_span(&lo, &hi, kx, d->pl, d->sw, d->w, d->wo);
                 for (int oy = 0; oy < d->ho; oy++) {
                     int iy = oy * d->sh - d->pt + ky;
                     if (iy < 0 || iy >= d->h)
@@ -103,10 +90,10 @@ void F(mn_conv2d_fwd)(T *y, T *col, const T *x, const T *w, const T *b,
         T *yn = y + n * ys;
         if (!fast)
             F(im2col)(col, xn, d);
-        for (int c = 0; c < d->co; c++)
+        for (int c = 0; b && c < d->co; c++)
             for (int i = 0; i < hw; i++)
-                yn[(int64_t)c * hw + i] = b ? b[c] : 0;
-        F(mn_gemm)(0, 0, d->co, hw, k, 1, w, k, fast ? xn : col, hw, 1, yn, hw);
+                yn[(int64_t)c * hw + i] = b[c];
+        F(mn_gemm)(0, 0, d->co, hw, k, 1, w, k, fast ? xn : col, hw, b ? 1 : 0, yn, hw);
     }
 }
 
@@ -156,7 +143,7 @@ void F(mn_dwconv2d_fwd)(T *y, const T *x, const T *w, const T *b, const struct m
                 for (int kx = 0; kx < d->kw; kx++) {
                     T wv = wc[ky * d->kw + kx];
                     int lo, hi;
-                    span(&lo, &hi, kx, d->pl, d->sw, d->w, d->wo);
+                    mn_win_span(&lo, &hi, kx, d->pl, d->sw, d->w, d->wo);
                     for (int oy = 0; oy < d->ho; oy++) {
                         int iy = oy * d->sh - d->pt + ky;
                         if (iy < 0 || iy >= d->h)
@@ -191,7 +178,7 @@ void F(mn_dwconv2d_bwd)(T *dx, T *dw, T *db, const T *dy, const T *x, const T *w
                 for (int kx = 0; kx < d->kw; kx++) {
                     T wv = wc[ky * d->kw + kx], s = 0;
                     int lo, hi;
-                    span(&lo, &hi, kx, d->pl, d->sw, d->w, d->wo);
+                    mn_win_span(&lo, &hi, kx, d->pl, d->sw, d->w, d->wo);
                     for (int oy = 0; oy < d->ho; oy++) {
                         int iy = oy * d->sh - d->pt + ky;
                         if (iy < 0 || iy >= d->h)

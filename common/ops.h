@@ -24,6 +24,20 @@ struct mn_win {
     int n, ci, h, w, co, ho, wo, kh, kw, sh, sw, pt, pl;
 };
 
+/* Output positions o in [*lo, *hi) of a window op whose input index o·s − p + k (k the
+ * kernel offset) lies in [0, size); `out` output positions in all. */
+static inline void mn_win_span(int *lo, int *hi, int k, int p, int s, int size, int out)
+{
+    int a = p - k; /* need o·s ≥ a */
+    int l = a <= 0 ? 0 : (a + s - 1) / s;
+    int b = size - 1 + p - k; /* need o·s ≤ b */
+    int h = b < 0 ? 0 : b / s + 1;
+    *lo = l < out ? l : out;
+    *hi = h < out ? h : out;
+    if (*hi < *lo)
+        *hi = *lo;
+}
+
 /* Workspace elements conv2d needs for each of col and dcol (0 on the 1×1 fast path). */
 int64_t mn_conv2d_col_size(const struct mn_win *d);
 
