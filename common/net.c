@@ -16,7 +16,8 @@
  *          the gradient of layer i is live from its last consumer's step down to step
  *          i, and buffers whose live ranges are disjoint share memory (first-fit by
  *          size), which keeps backward memory near the widest cut of the graph.
- *   ws     im2col columns (col, dcol) for one sample, and dtmp (the gradient of a BN
+ *   ws     im2col columns (col, dcol) for one sample, or with keep_cols col holds every
+ *          conv2d's columns for every sample (at col_off), and dtmp (the gradient of a BN
  *          layer's pre-BN output).
  * The execution half of this file is compiled for float and double (op_tmpl.h); the
  * one table of layer kinds (`kinds`) follows it. */
@@ -39,7 +40,7 @@ struct nl {
     int64_t w, b, gamma, beta;        /* parameter offsets */
     int64_t n_w, fan_in, fan_out;
     struct mn_win win;                /* windowed ops; n set per call */
-    int64_t out_off, raw_off, stat_off, d_off;
+    int64_t out_off, raw_off, stat_off, d_off, col_off;
     int last_use;                     /* largest index of a live consumer, -1 none */
     char reach, run;                  /* feeds the output; is executed (reach, not a dup) */
     char anc_param, anc_input;        /* has parameters / the input upstream (itself
@@ -52,7 +53,7 @@ struct mn_net {
     struct nl *L;
     enum mn_dtype dt;
     size_t esz;
-    int max_batch, n, grad_rows;
+    int max_batch, n, grad_rows, keep_cols;
     int64_t n_params;
     void *params, *grads, *act, *stats, *dpool, *col, *dcol, *dtmp;
     int64_t bytes;
@@ -169,7 +170,8 @@ static void F(fwd_conv2d)(struct mn_net *net, int i)
 {
     struct nl *L = &net->L[i];
     L->win.n = net->n;
-    F(mn_conv2d_fwd)(F(core)(net, i), (T *)net->col, OUT(L->in[0]), P(L->w), PN(L->b),
+    F(mn_conv2d_fwd)(F(core)(net, i), (T *)net->col + L->col_off, net->keep_cols,
+                     OUT(L->in[0]), P(L->w), PN(L->b),
                      &L->win);
     F(post_fwd)(net, i, F(core)(net, i));
 }
@@ -179,8 +181,9 @@ static void F(bwd_conv2d)(struct mn_net *net, int i)
     struct nl *L = &net->L[i];
     int j = L->in[0];
     T *dpre = F(post_bwd)(net, i, F(core)(net, i), NULL);
-    F(mn_conv2d_bwd)(DW(j), F(gp)(net, L->w), F(gp)(net, L->b), (T *)net->col,
-                     (T *)net->dcol, dpre, OUT(j), P(L->w), &L->win, net->pstride);
+    F(mn_conv2d_bwd)(DW(j), F(gp)(net, L->w), F(gp)(net, L->b), (T *)net->col + L->col_off,
+                     net->keep_cols, (T *)net->dcol, dpre, OUT(j), P(L->w), &L->win,
+                     net->pstride);
 }
 
 static void F(fwd_dwconv2d)(struct mn_net *net, int i)
@@ -664,7 +667,8 @@ struct mn_net *mn_net_create(const struct mn_graph *g, int max_batch,
             if (net->L[L->in[k]].last_use < i)
                 net->L[L->in[k]].last_use = i;
     }
-    int64_t act = 0, stats = 0, col = 0, dtmp = 0, mb = max_batch;
+    int64_t act = 0, stats = 0, col = 0, cols = 0, dtmp = 0, mb = max_batch;
+    net->keep_cols = opts && opts->keep_cols;
     for (int i = 0; i < n; i++) {
         struct nl *L = &net->L[i];
         const struct mn_layer *l = L->l;
@@ -703,8 +707,10 @@ struct mn_net *mn_net_create(const struct mn_graph *g, int max_batch,
             struct mn_shape s = gc->layers[l->in[0]].out;
             L->win = (struct mn_win){1, s.c, s.h, s.w, l->out.c, l->out.h, l->out.w,
                                      l->kh, l->kw, l->sh, l->sw, l->pad_t, l->pad_l};
-            if (l->op == MN_OP_CONV2D && mn_conv2d_col_size(&L->win) > col)
-                col = mn_conv2d_col_size(&L->win);
+            int64_t cs = l->op == MN_OP_CONV2D && L->run ? mn_conv2d_col_size(&L->win) : 0;
+            L->col_off = net->keep_cols ? cols : 0;
+            cols += cs * mb;
+            col = cs > col ? cs : col;
         }
         if (i && L->run && (L->anc_param || L->anc_input))
             L->d_off = 0; /* needs a gradient buffer; placed by plan_grads */
@@ -719,7 +725,8 @@ struct mn_net *mn_net_create(const struct mn_graph *g, int max_batch,
     if (plan_grads(net, &dpool))
         goto nomem;
     net->grad_rows = opts && opts->per_sample_grads ? max_batch : 1;
-    int64_t elems = net->n_params * (1 + net->grad_rows) + act + stats + dpool + 2 * col + dtmp;
+    int64_t elems = net->n_params * (1 + net->grad_rows) + act + stats + dpool +
+                    (net->keep_cols ? cols : col) + col + dtmp;
     if (elems > MAX_BYTES / (int64_t)net->esz) {
         mn_error_set(err, MN_ETOOBIG, NULL, "network needs more than %lld bytes",
                      (long long)MAX_BYTES);
@@ -728,7 +735,8 @@ struct mn_net *mn_net_create(const struct mn_graph *g, int max_batch,
     if (!(net->params = zalloc(net, net->n_params)) ||
         !(net->grads = zalloc(net, net->n_params * net->grad_rows)) ||
         !(net->act = zalloc(net, act)) || !(net->stats = zalloc(net, stats)) ||
-        !(net->dpool = zalloc(net, dpool)) || !(net->col = zalloc(net, col)) ||
+        !(net->dpool = zalloc(net, dpool)) ||
+        !(net->col = zalloc(net, net->keep_cols ? cols : col)) ||
         !(net->dcol = zalloc(net, col)) || !(net->dtmp = zalloc(net, dtmp)))
         goto nomem;
     openblas_set_num_threads(1);

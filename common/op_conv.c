@@ -1,7 +1,8 @@
 #ifndef MN_TMPL_PASS
 /* op_conv.c — convolution kernels (see ops.h): conv2d as im2col + GEMM per sample,
  * with a fast path for 1×1, stride 1, unpadded convolutions that multiplies the input
- * directly; depthwise conv2d as direct loops. Compiled for float and double. */
+ * directly, and optionally the columns of every sample kept from forward for backward;
+ * depthwise conv2d as direct loops. Compiled for float and double. */
 #include <string.h>
 #include "ops.h"
 
@@ -79,36 +80,39 @@ static void F(col2im)(T *x, const T *col, const struct mn_win *d)
             }
 }
 
-void F(mn_conv2d_fwd)(T *y, T *col, const T *x, const T *w, const T *b,
+void F(mn_conv2d_fwd)(T *y, T *col, int keep, const T *x, const T *w, const T *b,
                       const struct mn_win *d)
 {
     int hw = d->ho * d->wo, k = d->ci * d->kh * d->kw;
     int64_t xs = (int64_t)d->ci * d->h * d->w, ys = (int64_t)d->co * hw;
+    int64_t cs = keep ? mn_conv2d_col_size(d) : 0;
     int fast = fast_1x1(d);
     for (int n = 0; n < d->n; n++) {
         const T *xn = x + n * xs;
-        T *yn = y + n * ys;
+        T *yn = y + n * ys, *coln = col + n * cs;
         if (!fast)
-            F(im2col)(col, xn, d);
+            F(im2col)(coln, xn, d);
         for (int c = 0; b && c < d->co; c++)
             for (int i = 0; i < hw; i++)
                 yn[(int64_t)c * hw + i] = b[c];
-        F(mn_gemm)(0, 0, d->co, hw, k, 1, w, k, fast ? xn : col, hw, b ? 1 : 0, yn, hw);
+        F(mn_gemm)(0, 0, d->co, hw, k, 1, w, k, fast ? xn : coln, hw, b ? 1 : 0, yn, hw);
     }
 }
 
-void F(mn_conv2d_bwd)(T *dx, T *dw, T *db, T *col, T *dcol, const T *dy, const T *x,
-                      const T *w, const struct mn_win *d, int64_t pstride)
+void F(mn_conv2d_bwd)(T *dx, T *dw, T *db, T *col, int kept, T *dcol, const T *dy,
+                      const T *x, const T *w, const struct mn_win *d, int64_t pstride)
 {
     int hw = d->ho * d->wo, k = d->ci * d->kh * d->kw;
     int64_t xs = (int64_t)d->ci * d->h * d->w, ys = (int64_t)d->co * hw;
+    int64_t cs = kept ? mn_conv2d_col_size(d) : 0;
     int fast = fast_1x1(d);
     for (int n = 0; n < d->n; n++) {
         const T *xn = x + n * xs, *dyn = dy + n * ys;
+        T *coln = col + n * cs;
         if (dw) {
-            if (!fast)
-                F(im2col)(col, xn, d);
-            F(mn_gemm)(0, 1, d->co, k, hw, 1, dyn, hw, fast ? xn : col, hw, 1,
+            if (!fast && !kept)
+                F(im2col)(coln, xn, d);
+            F(mn_gemm)(0, 1, d->co, k, hw, 1, dyn, hw, fast ? xn : coln, hw, 1,
                        dw + n * pstride, k);
         }
         if (db)

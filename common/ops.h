@@ -38,7 +38,8 @@ static inline void mn_win_span(int *lo, int *hi, int k, int p, int s, int size, 
         *hi = *lo;
 }
 
-/* Workspace elements conv2d needs for each of col and dcol (0 on the 1×1 fast path). */
+/* Workspace elements conv2d needs for each of col and dcol (0 on the 1×1 fast path);
+ * with `keep`, col holds that many per sample. */
 int64_t mn_conv2d_col_size(const struct mn_win *d);
 
 /* Row-major GEMM C[m][n] = alpha·op(A)·op(B) + beta·C, one per element type. */
@@ -58,14 +59,17 @@ static inline void mn_gemm_f64(int ta, int tb, int m, int n, int k, double alpha
 }
 
 #define MN_OPS_DECLARE(T, S)                                                             \
-    /* conv2d. y [n][co][ho][wo]; col [mn_conv2d_col_size] workspace; x [n][ci][h][w];  \
+    /* conv2d. y [n][co][ho][wo]; col workspace: [mn_conv2d_col_size], or with `keep`   \
+     * [n][mn_conv2d_col_size] whose im2col columns backward can reuse; x [n][ci][h][w]; \
      * w [co][ci][kh][kw]; b [co] or NULL. */                                            \
-    void mn_conv2d_fwd##S(T *y, T *col, const T *x, const T *w, const T *b,             \
+    void mn_conv2d_fwd##S(T *y, T *col, int keep, const T *x, const T *w, const T *b,   \
                           const struct mn_win *d);                                       \
-    /* dx like x, dw like w, db like b (each may be NULL); col, dcol workspace;          \
-     * dy like y. */                                                                     \
-    void mn_conv2d_bwd##S(T *dx, T *dw, T *db, T *col, T *dcol, const T *dy, const T *x, \
-                          const T *w, const struct mn_win *d, int64_t pstride);          \
+    /* dx like x, dw like w, db like b (each may be NULL); dy like y; col as in forward: \
+     * `kept` nonzero means it holds forward's columns of x (forward ran with keep),     \
+     * else it is scratch; dcol workspace [mn_conv2d_col_size]. */                       \
+    void mn_conv2d_bwd##S(T *dx, T *dw, T *db, T *col, int kept, T *dcol, const T *dy,  \
+                          const T *x, const T *w, const struct mn_win *d,                \
+                          int64_t pstride);                                              \
     /* depthwise conv2d (ci == co). y [n][c][ho][wo]; x [n][c][h][w]; w [c][kh][kw];     \
      * b [c] or NULL. */                                                                 \
     void mn_dwconv2d_fwd##S(T *y, const T *x, const T *w, const T *b,                   \

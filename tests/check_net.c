@@ -3,7 +3,8 @@
  * (ReLU-Conv-BN edges, avg pools, node sums, zero, residual blocks) and a small μNAS-like chain
  * (branch merged by Add, depthwise, asymmetric padding, pools, dense, softmax);
  * per-sample gradients; BN modes and statistics; ReLU patterns; initialisation;
- * determinism; errors; memory reuse; duplicate layers computed once. */
+ * determinism; errors; memory reuse; duplicate layers computed once; kept im2col
+ * columns. */
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
@@ -94,7 +95,7 @@ static double *rnd(int64_t n, struct mn_rng *r)
 
 static struct mn_net *make(const struct mn_graph *g, int batch, enum mn_dtype dt, int ps)
 {
-    struct mn_net_opts o = {dt, ps};
+    struct mn_net_opts o = {dt, ps, 0};
     struct mn_error err;
     struct mn_net *net = mn_net_create(g, batch, &o, &err);
     ck_assert_msg(net != NULL, "%s", err.message);
@@ -446,7 +447,7 @@ START_TEST(errors)
     struct mn_graph *g = unas();
     ck_assert_ptr_null(mn_net_create(g, 0, NULL, &err));
     ck_assert_int_eq(err.code, MN_EINVAL);
-    struct mn_net_opts bad = {(enum mn_dtype)7, 0};
+    struct mn_net_opts bad = {(enum mn_dtype)7, 0, 0};
     ck_assert_ptr_null(mn_net_create(g, 2, &bad, &err));
     struct mn_graph *h = mn_graph_clone(g);
     h->layers[3].out.c = 99; /* inconsistent shape */
@@ -555,6 +556,46 @@ START_TEST(duplicate_layers_computed_once)
 }
 END_TEST
 
+/* Keeping the im2col columns changes no result, only memory; repeated backward passes
+ * after one forward (exact NTK) agree with fresh ones. */
+START_TEST(kept_columns_change_nothing)
+{
+    struct mn_graph *g = nb201(3, 1, 8, 4, arch_a);
+    int n = 4;
+    struct mn_net *net[2];
+    for (int k = 0; k < 2; k++) {
+        struct mn_net_opts o = {MN_F32, 1, k};
+        struct mn_error err;
+        net[k] = mn_net_create(g, n, &o, &err);
+        ck_assert_msg(net[k] != NULL, "%s", err.message);
+        mn_net_init_params(net[k], MN_INIT_KAIMING_FAN_OUT, 3);
+    }
+    ck_assert_int_gt(mn_net_memory_bytes(net[1]), mn_net_memory_bytes(net[0]));
+    struct mn_rng rng;
+    mn_rng_seed(&rng, 8, 9);
+    int64_t nx = n * in_size(net[0]), no = n * out_size(net[0]), np = mn_net_n_params(net[0]);
+    float *x = malloc((size_t)nx * sizeof *x), *r = malloc((size_t)no * sizeof *r);
+    for (int64_t i = 0; i < nx; i++)
+        x[i] = (float)mn_rng_normal(&rng);
+    for (int64_t i = 0; i < no; i++)
+        r[i] = (float)mn_rng_normal(&rng);
+    for (int k = 0; k < 2; k++) {
+        ck_assert_ptr_nonnull(mn_net_forward(net[k], x, n));
+        mn_net_zero_grad(net[k]);
+        for (int pass = 0; pass < 3; pass++) /* accumulates three identical gradients */
+            ck_assert_int_eq(mn_net_backward(net[k], r, NULL, pass == 1 ? MN_BW_PER_SAMPLE : 0),
+                             0);
+    }
+    for (int64_t i = 0; i < np * n; i++)
+        ck_assert_float_eq(mn_net_grads(net[0])[i], mn_net_grads(net[1])[i]);
+    free(x);
+    free(r);
+    mn_net_free(net[0]);
+    mn_net_free(net[1]);
+    mn_graph_free(g);
+}
+END_TEST
+
 Suite *net_suite(void)
 {
     Suite *s = suite_create("net");
@@ -570,6 +611,7 @@ Suite *net_suite(void)
     tcase_add_test(tc, errors);
     tcase_add_test(tc, gradient_memory_is_reused);
     tcase_add_test(tc, duplicate_layers_computed_once);
+    tcase_add_test(tc, kept_columns_change_nothing);
     suite_add_tcase(s, tc);
     return s;
 }
