@@ -15,7 +15,10 @@
  *   dpool  gradients of layer outputs. Backward visits layers in reverse index order;
  *          the gradient of layer i is live from its last consumer's step down to step
  *          i, and buffers whose live ranges are disjoint share memory (first-fit by
- *          size), which keeps backward memory near the widest cut of the graph.
+ *          size), which keeps backward memory near the widest cut of the graph. An
+ *          add passes its gradient on unchanged, so an input whose only consumer is
+ *          the add and whose backward leaves its gradient as it is (no activation)
+ *          shares the add's buffer instead of receiving a copy.
  *   ws     im2col columns (col, dcol) for one sample, or with keep_cols col holds every
  *          conv2d's columns for every sample (at col_off), and dtmp (the gradient of a BN
  *          layer's pre-BN output).
@@ -42,6 +45,10 @@ struct nl {
     struct mn_win win;                /* windowed ops; n set per call */
     int64_t out_off, raw_off, stat_off, d_off, col_off;
     int last_use;                     /* largest index of a live consumer, -1 none */
+    int uses;                         /* input slots of executed layers reading it */
+    int galias;                       /* the add whose gradient buffer it shares, or -1 */
+    int d_root, d_lo;                 /* layer owning that buffer; with d_lo the range
+                                         [d_lo, last_use] over which the buffer lives */
     char reach, run;                  /* feeds the output; is executed (reach, not a dup) */
     char anc_param, anc_input;        /* has parameters / the input upstream (itself
                                          included) */
@@ -147,15 +154,11 @@ static T *F(post_bwd)(struct mn_net *net, int i, const T *pre, T *into)
     F(mn_act_mask)(dy, OUT(i), size, L->l->act);
     if (!has_bn(net, L))
         return dy;
-    T *dst = into;
-    if (!dst) {
-        dst = (T *)net->dtmp;
-        memset(dst, 0, (size_t)size * sizeof *dst);
-    }
+    T *dst = into ? into : (T *)net->dtmp;
     const T *st = (const T *)net->stats + L->stat_off;
     int c = L->l->out.c;
-    F(mn_bn_bwd)(dst, F(gp)(net, L->gamma), F(gp)(net, L->beta), dy, pre, P(L->gamma), st,
-                 st + c, net->n, c, (int64_t)L->l->out.h * L->l->out.w,
+    F(mn_bn_bwd)(dst, !into, F(gp)(net, L->gamma), F(gp)(net, L->beta), dy, pre, P(L->gamma),
+                 st, st + c, net->n, c, (int64_t)L->l->out.h * L->l->out.w,
                  net->bn_mode == MN_BN_FROZEN, net->pstride);
     return into ? NULL : dst;
 }
@@ -305,8 +308,8 @@ static void F(bwd_add)(struct mn_net *net, int i)
 {
     const struct nl *L = &net->L[i];
     T *dpre = F(post_bwd)(net, i, OUT(i), NULL);
-    for (int k = 0; k < L->l->n_in; k++)
-        if (wants(net, L->in[k]))
+    for (int k = 0; k < L->l->n_in; k++) /* inputs sharing the buffer have it already */
+        if (wants(net, L->in[k]) && net->L[L->in[k]].galias != i)
             F(mn_acc)(DG(L->in[k]), dpre, net->n * L->out_size);
 }
 
@@ -385,7 +388,8 @@ static int F(backward)(struct mn_net *net, const T *dout, T *dx, unsigned flags)
         for (int k = 0; k < L->l->n_in; k++) {
             int j = L->in[k];
             if (wants(net, j) && net->L[j].stamp != net->stamp) {
-                memset(DG(j), 0, (size_t)(net->n * net->L[j].out_size) * sizeof(T));
+                if (net->L[j].galias != i)
+                    memset(DG(j), 0, (size_t)(net->n * net->L[j].out_size) * sizeof(T));
                 net->L[j].stamp = net->stamp;
             }
         }
@@ -560,8 +564,31 @@ static void plan_params(struct mn_net *net, int i)
     }
 }
 
-/* Offsets of the gradient buffers: buffer i lives over layer steps
- * [i, max(last_use, i)]; first fit by decreasing size among overlapping ones. */
+/* Inputs of executed adds that can share the add's gradient buffer (see the memory
+ * plan): wanted, read by nothing else, no activation to undo in place. Sets galias,
+ * d_root and the buffer owner's d_lo; adds are visited from the output down, so a
+ * chain of adds ends at one owner. */
+static void plan_aliases(struct mn_net *net)
+{
+    for (int i = net->g->n - 1; i > 0; i--) {
+        struct nl *L = &net->L[i];
+        if (!L->run || L->l->op != MN_OP_ADD || L->d_off < 0)
+            continue;
+        for (int k = 0; k < L->l->n_in; k++) {
+            struct nl *J = &net->L[L->in[k]];
+            if (L->in[k] == 0 || J->d_off < 0 || J->uses != 1 || J->l->act != MN_ACT_NONE)
+                continue;
+            J->galias = i;
+            J->d_root = L->d_root;
+            if (net->L[J->d_root].d_lo > L->in[k])
+                net->L[J->d_root].d_lo = L->in[k];
+        }
+    }
+}
+
+/* Offsets of the gradient buffers: the buffer of owner i lives over layer steps
+ * [d_lo, max(last_use, i)]; first fit by decreasing size among overlapping ones.
+ * Layers sharing an add's buffer get its offset. */
 static int plan_grads(struct mn_net *net, int64_t *total)
 {
     int n = net->g->n, m = 0;
@@ -569,7 +596,7 @@ static int plan_grads(struct mn_net *net, int64_t *total)
     if (!order)
         return MN_ENOMEM;
     for (int i = 1; i < n; i++)
-        if (net->L[i].d_off == 0) /* marked as needing a buffer */
+        if (net->L[i].d_off == 0 && net->L[i].galias < 0) /* needs its own buffer */
             order[m++] = i;
     for (int a = 1; a < m; a++) /* insertion sort: by size desc, then index */
         for (int b = a; b > 0; b--) {
@@ -584,13 +611,13 @@ static int plan_grads(struct mn_net *net, int64_t *total)
     int64_t top = 0, mb = net->max_batch;
     for (int a = 0; a < m; a++) {
         struct nl *x = &net->L[order[a]];
-        int x0 = order[a], x1 = x->last_use > x0 ? x->last_use : x0;
+        int x0 = x->d_lo, x1 = x->last_use > order[a] ? x->last_use : order[a];
         int64_t off = 0;
         for (int moved = 1; moved;) { /* raise off past every conflicting placement */
             moved = 0;
             for (int b = 0; b < a; b++) {
                 struct nl *y = &net->L[order[b]];
-                int y0 = order[b], y1 = y->last_use > y0 ? y->last_use : y0;
+                int y0 = y->d_lo, y1 = y->last_use > order[b] ? y->last_use : order[b];
                 if (y1 < x0 || x1 < y0)
                     continue;
                 int64_t ys = y->d_off, ye = ys + y->out_size * mb;
@@ -604,6 +631,9 @@ static int plan_grads(struct mn_net *net, int64_t *total)
         if (off + x->out_size * mb > top)
             top = off + x->out_size * mb;
     }
+    for (int i = 1; i < n; i++)
+        if (net->L[i].galias >= 0)
+            net->L[i].d_off = net->L[net->L[i].d_root].d_off;
     free(order);
     *total = top;
     return MN_OK;
@@ -653,7 +683,8 @@ struct mn_net *mn_net_create(const struct mn_graph *g, int max_batch,
     /* duplicates, reachability, consumers and ancestry */
     for (int i = 0; i < n; i++) {
         net->L[i].l = &gc->layers[i];
-        net->L[i].last_use = -1;
+        net->L[i].last_use = net->L[i].galias = -1;
+        net->L[i].d_root = net->L[i].d_lo = i;
         find_dup(net, i);
     }
     net->L[gc->output].reach = 1;
@@ -663,9 +694,11 @@ struct mn_net *mn_net_create(const struct mn_graph *g, int max_batch,
     for (int i = gc->output; i >= 0; i--) {
         struct nl *L = &net->L[i];
         L->run = L->reach && L->dup < 0;
-        for (int k = 0; i && L->run && k < L->l->n_in; k++)
+        for (int k = 0; i && L->run && k < L->l->n_in; k++) {
+            net->L[L->in[k]].uses++;
             if (net->L[L->in[k]].last_use < i)
                 net->L[L->in[k]].last_use = i;
+        }
     }
     int64_t act = 0, stats = 0, col = 0, cols = 0, dtmp = 0, mb = max_batch;
     net->keep_cols = opts && opts->keep_cols;
@@ -722,6 +755,7 @@ struct mn_net *mn_net_create(const struct mn_graph *g, int max_batch,
             net->bns[net->n_bns++] = (struct mn_bn_site){i, l->out.c};
     }
     int64_t dpool = 0;
+    plan_aliases(net);
     if (plan_grads(net, &dpool))
         goto nomem;
     net->grad_rows = opts && opts->per_sample_grads ? max_batch : 1;

@@ -85,9 +85,9 @@ void F(mn_bn_fwd)(T *y, T *mean, T *var, const T *x, const T *gamma, const T *be
     }
 }
 
-void F(mn_bn_bwd)(T *dx, T *dgamma, T *dbeta, const T *dy, const T *x, const T *gamma,
-                  const T *mean, const T *var, int n, int c, int64_t hw, int frozen,
-                  int64_t pstride)
+void F(mn_bn_bwd)(T *dx, int over, T *dgamma, T *dbeta, const T *dy, const T *x,
+                  const T *gamma, const T *mean, const T *var, int n, int c, int64_t hw,
+                  int frozen, int64_t pstride)
 {
     double m = (double)n * hw;
     for (int ch = 0; ch < c; ch++) {
@@ -117,8 +117,12 @@ void F(mn_bn_bwd)(T *dx, T *dgamma, T *dbeta, const T *dy, const T *x, const T *
             const T *restrict xc = x + ((int64_t)i * c + ch) * hw;
             const T *restrict dyc = dy + ((int64_t)i * c + ch) * hw;
             T *restrict dxc = dx + ((int64_t)i * c + ch) * hw;
-            for (int64_t j = 0; j < hw; j++)
-                dxc[j] += k * (dyc[j] - cdy - (xc[j] - (T)mu) * cx);
+            if (over)
+                for (int64_t j = 0; j < hw; j++)
+                    dxc[j] = k * (dyc[j] - cdy - (xc[j] - (T)mu) * cx);
+            else
+                for (int64_t j = 0; j < hw; j++)
+                    dxc[j] += k * (dyc[j] - cdy - (xc[j] - (T)mu) * cx);
         }
     }
 }

@@ -96,8 +96,9 @@ static inline void mn_gemm_f64(int ta, int tb, int m, int n, int k, double alpha
     void mn_bn_fwd##S(T *y, T *mean, T *var, const T *x, const T *gamma, const T *beta, \
                       int n, int c, int64_t hw);                                         \
     /* frozen: mean and var are constants (no gradient through the statistics).        \
-     * dx like x, dgamma/dbeta like gamma (may be NULL); dy like y. */                   \
-    void mn_bn_bwd##S(T *dx, T *dgamma, T *dbeta, const T *dy, const T *x,              \
+     * dx like x, dgamma/dbeta like gamma (may be NULL); dy like y. With `over` dx is    \
+     * overwritten rather than accumulated (saves clearing a scratch buffer). */         \
+    void mn_bn_bwd##S(T *dx, int over, T *dgamma, T *dbeta, const T *dy, const T *x,    \
                       const T *gamma, const T *mean, const T *var, int n, int c,         \
                       int64_t hw, int frozen, int64_t pstride);                          \
     /* activation (relu or relu6; none copies). y [size]; x [size]; y == x allowed. */   \

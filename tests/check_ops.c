@@ -426,12 +426,20 @@ static void check_bn(int n, int c, int64_t hw, int frozen)
                                 f.in[1][ch] * (x0 - mean[ch]) / sqrt(var[ch] + 1e-5) +
                                     f.in[2][ch], 1e-12);
     }
-    mn_bn_bwd_f64(f.grad[0], f.grad[1], f.grad[2], f.r, f.in[0], f.in[1], mean, var, n, c, hw,
-                  frozen, 0);
+    mn_bn_bwd_f64(f.grad[0], 0, f.grad[1], f.grad[2], f.r, f.in[0], f.in[1], mean, var, n, c,
+                  hw, frozen, 0);
     ck_assert_double_le(fd_error(&f), 1e-6);
+    /* overwriting: the same input gradient whatever the buffer held */
+    int64_t nx = (int64_t)n * c * hw;
+    double *over = rnd(nx, 5, 9);
+    mn_bn_bwd_f64(over, 1, NULL, NULL, f.r, f.in[0], f.in[1], mean, var, n, c, hw, frozen, 0);
+    for (int64_t i = 0; i < nx; i++)
+        ck_assert_double_eq(over[i], f.grad[0][i]);
+    free(over);
     /* per-sample gamma/beta gradients sum to the batch ones */
     double ps[2 * 8 * 4] = {0};
-    mn_bn_bwd_f64(NULL, ps, ps + c, f.r, f.in[0], f.in[1], mean, var, n, c, hw, frozen, 2 * c);
+    mn_bn_bwd_f64(NULL, 0, ps, ps + c, f.r, f.in[0], f.in[1], mean, var, n, c, hw, frozen,
+                  2 * c);
     for (int ch = 0; ch < c; ch++) {
         double sg = 0, sb = 0;
         for (int i = 0; i < n; i++) {
