@@ -639,14 +639,15 @@ static int plan_grads(struct mn_net *net, int64_t *total)
     return MN_OK;
 }
 
+/* A zeroed buffer; calloc, because large blocks come zeroed from the system and are
+ * then neither cleared again nor touched before use (a network's gradient rows and
+ * columns are big and partly unused). */
 static void *zalloc(struct mn_net *net, int64_t elems)
 {
-    size_t bytes = ((size_t)(elems > 0 ? elems : 1) * net->esz + 63) & ~(size_t)63;
-    void *p = aligned_alloc(64, bytes);
-    if (p) {
-        memset(p, 0, bytes);
+    size_t bytes = (size_t)(elems > 0 ? elems : 1) * net->esz;
+    void *p = calloc(1, bytes);
+    if (p)
         net->bytes += (int64_t)bytes;
-    }
     return p;
 }
 

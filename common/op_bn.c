@@ -41,17 +41,27 @@ static double F(row_sum)(const T *restrict x, double mu, int64_t len, int sq)
     return F(total)(p, t);
 }
 
-/* *a = Σ dy[j], *b = Σ dy[j]·(x[j] − mu), j < len. */
+/* *a = Σ dy[j], *b = Σ dy[j]·(x[j] − mu), j < len: blocks of 4·PARTS elements summed
+ * in T (PARTS lanes of 4 terms: vectorises for float, where GCC will not widen to
+ * double inside the loop), the block sums in double. */
 static void F(row_dsums)(const T *restrict dy, const T *restrict x, double mu, int64_t len,
                          double *a, double *b)
 {
     double pa[PARTS] = {0}, pb[PARTS] = {0}, ta = 0, tb = 0;
+    T m = (T)mu;
     int64_t j = 0;
-    for (; j + PARTS <= len; j += PARTS)
+    for (; j + 4 * PARTS <= len; j += 4 * PARTS) {
+        T fa[PARTS] = {0}, fb[PARTS] = {0};
+        for (int r = 0; r < 4 * PARTS; r += PARTS)
+            for (int k = 0; k < PARTS; k++) {
+                fa[k] += dy[j + r + k];
+                fb[k] += dy[j + r + k] * (x[j + r + k] - m);
+            }
         for (int k = 0; k < PARTS; k++) {
-            pa[k] += dy[j + k];
-            pb[k] += dy[j + k] * (x[j + k] - mu);
+            pa[k] += fa[k];
+            pb[k] += fb[k];
         }
+    }
     for (; j < len; j++) {
         ta += dy[j];
         tb += dy[j] * (x[j] - mu);

@@ -21,7 +21,8 @@ int64_t mn_conv2d_col_size(const struct mn_win *d)
 #include "op_tmpl.h"
 #else
 
-/* col [ci·kh·kw][ho·wo] ← the patches of one sample x [ci][h][w], 0 where padded. */
+/* col [ci·kh·kw][ho·wo] ← the patches of one sample x [ci][h][w], 0 where padded.
+ * Rows are short (a feature-map row), so plain loops rather than memcpy calls. */
 static void F(im2col)(T *col, const T *x, const struct mn_win *d)
 {
     int64_t hw = (int64_t)d->ho * d->wo;
@@ -29,24 +30,24 @@ static void F(im2col)(T *col, const T *x, const struct mn_win *d)
         for (int ky = 0; ky < d->kh; ky++)
             for (int kx = 0; kx < d->kw; kx++) {
                 T *row = col + ((int64_t)(c * d->kh + ky) * d->kw + kx) * hw;
-                const T *xc = x + (int64_t)c * d->h * d->w;
+                const T *restrict xc = x + (int64_t)c * d->h * d->w;
                 int lo, hi;
                 mn_win_span(&lo, &hi, kx, d->pl, d->sw, d->w, d->wo);
                 for (int oy = 0; oy < d->ho; oy++) {
-                    T *r = row + (int64_t)oy * d->wo;
+                    T *restrict r = row + (int64_t)oy * d->wo;
                     int iy = oy * d->sh - d->pt + ky;
-                    if (iy < 0 || iy >= d->h) {
-                        memset(r, 0, (size_t)d->wo * sizeof *r);
-                        continue;
-                    }
+                    int a = iy < 0 || iy >= d->h ? d->wo : lo, b = a == lo ? hi : d->wo;
                     int64_t off = (int64_t)iy * d->w - d->pl + kx;
-                    memset(r, 0, (size_t)lo * sizeof *r);
+                    for (int ox = 0; ox < a; ox++)
+                        r[ox] = 0;
                     if (d->sw == 1)
-                        memcpy(r + lo, xc + off + lo, (size_t)(hi - lo) * sizeof *r);
+                        for (int ox = a; ox < b; ox++)
+                            r[ox] = xc[off + ox];
                     else
-                        for (int ox = lo; ox < hi; ox++)
-                            r[ox] = xc[off + ox * d->sw];
-                    memset(r + hi, 0, (size_t)(d->wo - hi) * sizeof *r);
+                        for (int ox = a; ox < b; ox++)
+                            r[ox] = xc[off + (int64_t)ox * d->sw];
+                    for (int ox = b; ox < d->wo; ox++)
+                        r[ox] = 0;
                 }
             }
 }

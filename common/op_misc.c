@@ -80,13 +80,18 @@ void F(mn_act_mask)(T *restrict dy, const T *restrict y, int64_t size, enum mn_a
             dy[i] = F(pass_relu6)(dy[i], y[i]);
 }
 
+#define ADD_BLOCK 1024 /* elements summed over all inputs while they stay in L1 */
+
 void F(mn_add_fwd)(T *restrict y, const T *const *x, int n_in, int64_t size)
 {
-    memcpy(y, x[0], (size_t)size * sizeof *y);
-    for (int k = 1; k < n_in; k++) {
-        const T *restrict xk = x[k];
-        for (int64_t i = 0; i < size; i++)
-            y[i] += xk[i];
+    for (int64_t b = 0; b < size; b += ADD_BLOCK) {
+        int64_t e = size - b < ADD_BLOCK ? size : b + ADD_BLOCK;
+        memcpy(y + b, x[0] + b, (size_t)(e - b) * sizeof *y);
+        for (int k = 1; k < n_in; k++) {
+            const T *restrict xk = x[k];
+            for (int64_t i = b; i < e; i++)
+                y[i] += xk[i];
+        }
     }
 }
 
