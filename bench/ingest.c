@@ -4,7 +4,8 @@
  * keep-alive, for a fixed time. Reports candidate results stored per second through the
  * full HTTP + SQLite path, and p50/p99 latency of the lease call.
  *   usage: ingest MONASD [--workers N] [--seconds S] [--batch B] [--jobs J]
- *   output: one JSON line with the figures (bench/Makefile puts it in BENCHMARKS.md) */
+ *   output: one JSON line with the figures (bench/ingest.sh puts them in BENCHMARKS.md);
+ *   monasd's log goes to a temporary directory, or to the file named by BENCH_LOG */
 #define _GNU_SOURCE
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -185,7 +186,7 @@ int main(int argc, char **argv)
     snprintf(log, sizeof log, "%s/monasd.log", dir);
     pid_t daemon = fork();
     if (daemon == 0) {
-        freopen(log, "w", stderr);
+        freopen(getenv("BENCH_LOG") ? getenv("BENCH_LOG") : log, "w", stderr);
         execl(argv[1], argv[1], "--listen", "127.0.0.1:0", "--db", db, "--port-file", port_file,
               (char *)NULL);
         _exit(127);
@@ -266,7 +267,13 @@ int main(int argc, char **argv)
     resp.len = 0;
     curl_easy_perform(c);
     curl_easy_cleanup(c);
-    long long stored = -1;
+    long long stored = -1, writes = -1, commits = -1;
+    const char *wm = resp.data ? strstr(resp.data, "\nmonas_db_writes_total ") : NULL;
+    const char *cm = resp.data ? strstr(resp.data, "\nmonas_db_commits_total ") : NULL;
+    if (wm)
+        writes = atoll(wm + strlen("\nmonas_db_writes_total "));
+    if (cm)
+        commits = atoll(cm + strlen("\nmonas_db_commits_total "));
     const char *m = resp.data ? strstr(resp.data, "\nmonas_results_ingested_total ") : NULL;
     if (m)
         stored = atoll(m + strlen("\nmonas_results_ingested_total "));
@@ -279,9 +286,9 @@ int main(int argc, char **argv)
                 (double)(r).ru_stime.tv_sec + (r).ru_stime.tv_usec * 1e-6)
     printf("{\"workers\":%d,\"batch\":%d,\"seconds\":%.2f,\"results\":%lld,\"stored\":%lld,"
            "\"results_per_s\":%.0f,\"lease_p50_ms\":%.3f,\"lease_p99_ms\":%.3f,"
-           "\"leases\":%zu,\"monasd_cpu_s\":%.2f,\"workers_cpu_s\":%.2f,\"monasd_exit\":%d}\n",
+           "\"leases\":%zu,\"db_writes\":%lld,\"db_commits\":%lld,\"monasd_cpu_s\":%.2f,\"workers_cpu_s\":%.2f,\"monasd_exit\":%d}\n",
            workers, batch, elapsed, total, stored, total / elapsed, p50 * 1e3, p99 * 1e3,
-           n_lat_all, CPU(ru_daemon), CPU(ru_workers), WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+           n_lat_all, writes, commits, CPU(ru_daemon), CPU(ru_workers), WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     char cmd[200];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd))

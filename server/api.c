@@ -25,6 +25,7 @@
     X("GET", "/v1/mcus", MN_SCOPE_READ, mn_api_mcus)                                       \
     X("GET", "/v1/spaces", MN_SCOPE_READ, mn_api_spaces)                                   \
     X("GET", "/v1/strategies", MN_SCOPE_READ, mn_api_strategies)                           \
+    X("GET", "/v1/proxies", MN_SCOPE_READ, mn_api_proxies)                                 \
     X("GET", "/healthz", MN_SCOPE_NONE, mn_api_healthz)                                    \
     X("GET", "/metrics", MN_SCOPE_READ, mn_api_metrics)                                    \
     X("GET", "/v1/openapi.json", MN_SCOPE_NONE, mn_api_openapi)                            \

@@ -25,6 +25,23 @@ static int reserve(struct mn_buf *b, size_t extra)
     return 1;
 }
 
+void mn_buf_reserve(struct mn_buf *b, size_t n)
+{
+    reserve(b, n);
+}
+
+void mn_buf_int(struct mn_buf *b, long long v)
+{
+    char t[24], *p = t + sizeof t;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do
+        *--p = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0)
+        *--p = '-';
+    mn_buf_add(b, p, (size_t)(t + sizeof t - p));
+}
+
 void mn_buf_add(struct mn_buf *b, const char *s, size_t n)
 {
     if (!reserve(b, n))
@@ -79,14 +96,7 @@ void mn_buf_num(struct mn_buf *b, double v)
     if (!isfinite(v)) {
         mn_buf_add(b, "null", 4);
     } else if (v == floor(v) && fabs(v) < 1e15) { /* integers: no printf */
-        char t[24], *p = t + sizeof t;
-        unsigned long long u = (unsigned long long)fabs(v);
-        do
-            *--p = (char)('0' + u % 10);
-        while (u /= 10);
-        if (v < 0)
-            *--p = '-';
-        mn_buf_add(b, p, (size_t)(t + sizeof t - p));
+        mn_buf_int(b, (long long)v);
     } else { /* shortest of 15 or 17 significant digits that reads back exactly */
         char t[32];
         snprintf(t, sizeof t, "%.15g", v);

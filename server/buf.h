@@ -12,7 +12,11 @@ struct mn_buf {
     int oom;
 };
 
+/* Makes room for n more bytes at once (one allocation instead of doublings). */
+void mn_buf_reserve(struct mn_buf *b, size_t n);
 void mn_buf_add(struct mn_buf *b, const char *s, size_t n);
+/* A decimal integer, without printf. */
+void mn_buf_int(struct mn_buf *b, long long v);
 void mn_buf_str(struct mn_buf *b, const char *s);
 void mn_buf_printf(struct mn_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* s as a quoted JSON string with escapes. */

@@ -266,6 +266,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             st->too_big = 1;
             return dispatch(h, c, url, method, st); /* answer before the body arrives */
         }
+        if (cl)
+            mn_buf_reserve(&st->body, (size_t)strtoull(cl, NULL, 10));
         return MHD_YES;
     }
     if (*upload_size) {

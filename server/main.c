@@ -1,5 +1,6 @@
 /* main.c — monasd: reads options (flags and MONAS_* variables), opens and migrates the
- * database, serves the API, and runs the libuv loop that owns the reaper timer and
+ * database, serves the API, and runs the libuv loop that owns the reaper timer, the
+ * checkpoint timer (WAL into the database file, outside the server lock) and
  * SIGTERM/SIGINT (drain in-flight requests, close the database, exit 0). */
 #include <errno.h>
 #include <libgen.h>
@@ -20,13 +21,14 @@
 #include "store.h"
 
 #define MONASD_VERSION "0.1.0"
+#define CHECKPOINT_MS 100
 
 struct daemon {
     struct mn_server srv;
     struct mn_config cfg;
     struct mn_http *http;
     uv_loop_t loop;
-    uv_timer_t reaper;
+    uv_timer_t reaper, checkpoint;
     uv_signal_t sigterm, sigint;
 };
 
@@ -38,6 +40,12 @@ static void on_reap(uv_timer_t *t)
         mn_log_error("msg=\"reaper failed\" error=\"%s\"", mn_strerror(rc));
 }
 
+static void on_checkpoint(uv_timer_t *t)
+{
+    struct daemon *d = t->data;
+    mn_store_checkpoint(d->srv.store);
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
     struct daemon *d = s->data;
@@ -47,6 +55,7 @@ static void on_signal(uv_signal_t *s, int signum)
     pthread_cond_broadcast(&d->srv.changed);
     pthread_mutex_unlock(&d->srv.lock);
     uv_timer_stop(&d->reaper);
+    uv_timer_stop(&d->checkpoint);
     uv_signal_stop(&d->sigterm);
     uv_signal_stop(&d->sigint);
     uv_stop(&d->loop);
@@ -78,6 +87,17 @@ static void close_cb(uv_handle_t *h)
     (void)h;
 }
 
+/* Closes the loop's handles and the loop. */
+static void close_loop(struct daemon *d)
+{
+    uv_close((uv_handle_t *)&d->reaper, close_cb);
+    uv_close((uv_handle_t *)&d->checkpoint, close_cb);
+    uv_close((uv_handle_t *)&d->sigterm, close_cb);
+    uv_close((uv_handle_t *)&d->sigint, close_cb);
+    uv_run(&d->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&d->loop);
+}
+
 int main(int argc, char **argv)
 {
     static struct daemon d; /* large; lives for the whole process */
@@ -104,6 +124,7 @@ int main(int argc, char **argv)
     struct mn_server *srv = &d.srv;
     pthread_mutex_init(&srv->lock, NULL);
     pthread_cond_init(&srv->changed, NULL);
+    pthread_cond_init(&srv->committed, NULL);
     srv->cfg = &d.cfg;
     srv->auth = mn_auth_load(d.cfg.tokens_file[0] ? d.cfg.tokens_file : NULL,
                              getenv("MONAS_TOKENS"), &err);
@@ -125,8 +146,6 @@ int main(int argc, char **argv)
                            open_access && !d.cfg.insecure, &err);
     if (!d.http)
         goto out;
-    if (d.cfg.port_file[0] && write_port(d.cfg.port_file, mn_http_port(d.http), &err))
-        goto out;
     mn_log_info("msg=listening address=%s port=%d db=%s schema=%d tokens=%d version=%s",
                 d.cfg.listen, mn_http_port(d.http), d.cfg.db, mn_store_version(srv->store),
                 mn_auth_count(srv->auth), MONASD_VERSION);
@@ -135,21 +154,24 @@ int main(int argc, char **argv)
 
     uv_loop_init(&d.loop);
     uv_timer_init(&d.loop, &d.reaper);
+    uv_timer_init(&d.loop, &d.checkpoint);
     uv_signal_init(&d.loop, &d.sigterm);
     uv_signal_init(&d.loop, &d.sigint);
-    d.reaper.data = d.sigterm.data = d.sigint.data = &d;
+    d.reaper.data = d.checkpoint.data = d.sigterm.data = d.sigint.data = &d;
     uv_timer_start(&d.reaper, on_reap, 0, (uint64_t)d.cfg.reap_interval_ms);
+    uv_timer_start(&d.checkpoint, on_checkpoint, CHECKPOINT_MS, CHECKPOINT_MS);
     uv_signal_start(&d.sigterm, on_signal, SIGTERM);
     uv_signal_start(&d.sigint, on_signal, SIGINT);
+    /* The port file says "ready": written once signals are handled. */
+    if (d.cfg.port_file[0] && write_port(d.cfg.port_file, mn_http_port(d.http), &err)) {
+        close_loop(&d);
+        goto out;
+    }
     uv_run(&d.loop, UV_RUN_DEFAULT);
 
     mn_http_stop(d.http, (double)d.cfg.drain_seconds);
     d.http = NULL;
-    uv_close((uv_handle_t *)&d.reaper, close_cb);
-    uv_close((uv_handle_t *)&d.sigterm, close_cb);
-    uv_close((uv_handle_t *)&d.sigint, close_cb);
-    uv_run(&d.loop, UV_RUN_DEFAULT);
-    uv_loop_close(&d.loop);
+    close_loop(&d);
     mn_log_info("msg=stopped");
     status = 0;
 out:
@@ -161,6 +183,7 @@ out:
     mn_metrics_free(srv->metrics);
     mn_auth_free(srv->auth);
     pthread_cond_destroy(&srv->changed);
+    pthread_cond_destroy(&srv->committed);
     pthread_mutex_destroy(&srv->lock);
     return status;
 }
