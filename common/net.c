@@ -61,7 +61,7 @@ struct mn_net {
     struct nl *L;
     enum mn_dtype dt;
     size_t esz;
-    int max_batch, n, grad_rows, keep_cols;
+    int max_batch, n, grad_rows, keep_cols, huge;
     int64_t n_params;
     void *params, *grads, *act, *stats, *dpool, *col, *dcol, *dtmp;
     int64_t bytes;
@@ -641,12 +641,15 @@ static int plan_grads(struct mn_net *net, int64_t *total)
 }
 
 #define HUGE_PAGE ((size_t)2 << 20)
+#define HUGE_NET_MAX ((int64_t)256 << 20)
 
 /* A buffer, zero-filled when `zero` (parameters and gradients; every other buffer is
- * written before it is read). Large ones are aligned to 2 MiB and advised for
- * transparent huge pages, and not cleared unless asked: a network's buffers are first
- * touched by its first forward and backward, and with 4 KiB pages the page faults
- * took a quarter of a fast NTK. */
+ * written before it is read). Large ones are not cleared unless asked and, in a
+ * network of at most HUGE_NET_MAX bytes (net->huge), aligned to 2 MiB and advised for
+ * transparent huge pages: a network's buffers are first touched by its first forward
+ * and backward, and with 4 KiB pages the page faults took a quarter of a fast NTK
+ * (73 MB network: forward 51 → 29 ms); for a 700 MB full-size NB201 network huge
+ * pages measured slower (snip + grad_norm 4.4 → 5.6 s CPU), hence the bound. */
 static void *zalloc(struct mn_net *net, int64_t elems, int zero)
 {
     size_t bytes = (size_t)(elems > 0 ? elems : 1) * net->esz;
@@ -655,13 +658,17 @@ static void *zalloc(struct mn_net *net, int64_t elems, int zero)
         net->bytes += p ? (int64_t)bytes : 0;
         return p;
     }
-    bytes = (bytes + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
-    void *p = aligned_alloc(HUGE_PAGE, bytes);
-    if (!p)
-        return NULL;
+    void *p;
+    if (net->huge) {
+        bytes = (bytes + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+        if (!(p = aligned_alloc(HUGE_PAGE, bytes)))
+            return NULL;
 #ifdef MADV_HUGEPAGE
-    madvise(p, bytes, MADV_HUGEPAGE); /* advice only: 4 KiB pages if refused */
+        madvise(p, bytes, MADV_HUGEPAGE); /* advice only: 4 KiB pages if refused */
 #endif
+    } else if (!(p = malloc(bytes))) {
+        return NULL;
+    }
     if (zero)
         memset(p, 0, bytes);
     net->bytes += (int64_t)bytes;
@@ -779,6 +786,7 @@ struct mn_net *mn_net_create(const struct mn_graph *g, int max_batch,
     net->grad_rows = opts && opts->per_sample_grads ? max_batch : 1;
     int64_t elems = net->n_params * (1 + net->grad_rows) + act + stats + dpool +
                     (net->keep_cols ? cols : col) + col + dtmp;
+    net->huge = elems <= HUGE_NET_MAX / (int64_t)net->esz;
     if (elems > MAX_BYTES / (int64_t)net->esz) {
         mn_error_set(err, MN_ETOOBIG, NULL, "network needs more than %lld bytes",
                      (long long)MAX_BYTES);
