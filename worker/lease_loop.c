@@ -115,8 +115,8 @@ static void finish(struct mn_lease_loop *lp, int status)
         return;
     lp->state = S_DONE;
     lp->status = status;
-    mn_log_info("msg=\"worker stopped\" status=%d batches=%lld scored=%lld", status, lp->batches,
-                lp->scored);
+    mn_log_info("msg=\"worker stopped\" status=%d batches=%lld candidates=%lld", status,
+                lp->batches, lp->scored);
     batch_drop(lp);
     mn_http_client_free(lp->http);
     lp->http = NULL;
