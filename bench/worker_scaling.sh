@@ -29,9 +29,10 @@ SIM_THREADS=${SIM_THREADS:-128}
 SIM_SECONDS=${SIM_SECONDS:-15}
 SIM_JOBS=${SIM_JOBS:-4}
 TICK=$(getconf CLK_TCK)
-# A μNAS space of tiny networks: its cost model takes ~0.05 ms, so the simulated workers'
-# own CPU stays small next to the coordinator's (nb201's takes ~0.5 ms).
-SIM_SPACE='{"name":"unas","settings":{"input":{"c":1,"h":8,"w":8},"max_conv_blocks":1,
+# A μNAS space of tiny networks: its cost model takes ~0.1 ms, so the simulated workers'
+# own CPU stays small next to the coordinator's (nb201's takes ~0.5 ms), and it is large
+# enough (177k distinct in 200k draws) that random jobs do not run out.
+SIM_SPACE='{"name":"unas","settings":{"input":{"c":1,"h":8,"w":8},"max_conv_blocks":2,
     "max_layers_per_block":2,"max_dense_blocks":1,"max_dense_units":32,"max_filters":16}}'
 TMP=$(mktemp -d /tmp/monas-scaling-XXXXXX)
 PIDS=()
@@ -87,7 +88,7 @@ sim_run() {
     for j in $(seq "$SIM_JOBS"); do
         ids+=("$(monas_field "$(post_job "$api" "{\"name\":\"sim$j\",\"space\":$SIM_SPACE,
             \"proxies\":{\"params\":{}},\"objectives\":[\"params\",\"latency_ms\"],
-            \"budget\":{\"max_candidates\":15000,\"max_seconds\":86400},\"batch_size\":256,
+            \"budget\":{\"max_candidates\":1000000,\"max_seconds\":86400},\"batch_size\":256,
             \"convergence\":{\"epsilon\":0},
             \"seed\":$j}")" id)")
     done
@@ -98,8 +99,9 @@ sim_run() {
             --log-level warn 2>>"$dir/workers.log" &
         PIDS+=("$!")
     done
-    total() { local s=0 i; for i in "${ids[@]}"; do
-        s=$((s + $(monas_field "$(curl -sf "$api/v1/jobs/$i")" scored))); done; echo $s; }
+    total() { local s=0 i v; for i in "${ids[@]}"; do v=$(curl -sf "$api/v1/jobs/$i")
+        [ "$(monas_field "$v" status)" = running ] || echo "job $i ended early" >&2
+        s=$((s + $(monas_field "$v" scored))); done; echo $s; }
     sleep 5
     local s0 c0 w0 t0 s1 c1 w1 t1
     local from to busy
@@ -126,7 +128,8 @@ echo "## Worker scaling (bench/worker_scaling.sh)"
 echo
 echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')), shared;"
 echo "command: \`bench/worker_scaling.sh $BIN\` (SCALE_CANDIDATES=$N, SIM_CORES=\"$SIM_CORES\","
-echo "SIM_THREADS=$SIM_THREADS, SIM_SECONDS=$SIM_SECONDS, SIM_JOBS=$SIM_JOBS); $(date -u +%Y-%m-%d)."
+echo "SIM_THREADS=$SIM_THREADS, SIM_SECONDS=$SIM_SECONDS, SIM_JOBS=$SIM_JOBS); $(date -u +%Y-%m-%d);"
+echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine competes)."
 echo
 echo "Real scoring, default job of \`make run\` ($N candidates, ntk fast + linear_regions +"
 echo "synflow + cost model on stm32f746, nb201 random):"
