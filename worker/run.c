@@ -20,8 +20,8 @@
 
 struct run_opts {
     char coordinator[512], token_file[512], ca_file[512], id[128], log_level[16];
-    long threads, batch, request_timeout_ms, backoff_max_ms, drain_seconds;
-    long scoring_version, score_delay_ms;
+    char scoring_version[32];
+    long threads, batch, request_timeout_ms, backoff_max_ms, drain_seconds, score_delay_ms;
 };
 
 enum kind { STR, LONG };
@@ -55,8 +55,8 @@ static const struct option_row {
      3600000, "longest wait between retries (no work, coordinator away)", 0},
     {"drain-seconds", "MONAS_WORKER_DRAIN_SECONDS", "20", LONG, F(drain_seconds), 0, 86400,
      "after SIGTERM/SIGINT, seconds the batch may take before it is released", 0},
-    {"scoring-version", "MONAS_TEST_SCORING_VERSION", "0", LONG, F(scoring_version), 0,
-     1 << 30, "report this scoring_version instead of the build's (0)", 1},
+    {"scoring-version", "MONAS_TEST_SCORING_VERSION", "", STR, F(scoring_version), 0, 0,
+     "report this scoring_version instead of the build's", 1},
     {"score-delay-ms", "MONAS_TEST_SCORE_DELAY_MS", "0", LONG, F(score_delay_ms), 0, 600000,
      "sleep this long in each scoring task", 1},
 #undef F
@@ -236,7 +236,7 @@ int mn_cmd_run(int argc, char **argv)
         .backoff_base_ms = 200,
         .backoff_max_ms = (double)o.backoff_max_ms,
         .drain_seconds = (double)o.drain_seconds,
-        .scoring_version = o.scoring_version ? (int)o.scoring_version : mn_score_version(),
+        .scoring_version = o.scoring_version[0] ? o.scoring_version : mn_score_version(),
         .score_delay_ms = (int)o.score_delay_ms,
         .seed = seed,
         .on_finished = on_finished,
