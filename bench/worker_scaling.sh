@@ -178,12 +178,14 @@ report() {
     echo
     awk -v b="$BEST" -v c="$BEST_CORES" -v d="$DELAY_MS" -v r="$RISING" -v cpu="$BEST_CPU" \
         -v ms="$BEST_MS" 'BEGIN {
-        printf "Peak: %d results/s at %d simulated cores, i.e. one monasd kept %.0f worker cores of\n", b, c, b * d / 1000
-        printf "the default job busy here (achieved × D)%s. monasd used %.2f cores for it, %.3f ms\n", r ? ", still rising at the largest fleet" : "", cpu, ms
-        printf "CPU per result: one coordinator core (all database work is serialised) serves about\n"
-        printf "%.0f results/s, i.e. about %.0f worker cores of the default job. Where achieved stays\n", 1 / ms * 1000, d / ms
-        printf "below offered while monasd is far from a core, the limit is this 2-core machine\n"
-        printf "running the whole simulated fleet (request time: requests waiting for CPU and the lock).\n" }'
+        printf "Peak: %d results/s at %d simulated cores%s:\n", b, c, r ? " (still rising at the largest fleet)" : ""
+        printf "one monasd kept %.0f worker cores of the default job busy here (achieved × D).\n", b * d / 1000
+        printf "monasd used %.2f cores for it,\n", cpu
+        printf "%.3f ms CPU per result: one coordinator core (all database work is serialised)\n", ms
+        printf "serves about %.0f results/s, i.e. about %.0f worker cores of the default job.\n", 1 / ms * 1000, d / ms
+        printf "Where achieved stays below offered while monasd is far from a core, the limit is this\n"
+        printf "2-core machine running the whole simulated fleet (request time: requests waiting for\n"
+        printf "CPU and the lock).\n" }'
 }
 
 if [ -z "$MD" ]; then

@@ -312,7 +312,8 @@ static void job_context(struct mn_lease_loop *lp, const cJSON *job, struct batch
     b->job_error = lp->job_error;
 }
 
-/* Starts scoring the lease in r (owned by the new batch from here on). */
+/* Starts scoring `lease` (owned by the new batch from here on). Returns 0, or -1 when
+ * nothing could be started (the caller backs off). */
 static int start_batch(struct mn_lease_loop *lp, cJSON *lease)
 {
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(lease, "lease_id");
