@@ -6,6 +6,7 @@
 #   make bench    run the benchmarks in bench/ and update BENCHMARKS.md
 
 BUILD   ?= build
+.DEFAULT_GOAL := all
 SAN     ?=
 CC      ?= cc
 OPT     ?= -O2
@@ -49,7 +50,8 @@ TEST_OBJ   = $(call obj,$(TEST_SRC))
 SERVER_LIB_OBJ = $(filter-out $(BUILD)/obj/server/main.o,$(SERVER_OBJ))
 WORKER_LIB_OBJ = $(filter-out $(BUILD)/obj/worker/main.o,$(WORKER_OBJ))
 
-.PHONY: all test asan run bench clean deps
+.PHONY: all test asan run bench clean deps FORCE
+FORCE:
 all: $(BUILD)/monasd $(BUILD)/monas-worker
 
 deps:
@@ -88,7 +90,7 @@ $(BUILD)/gen/server_files.c: $(BUILD)/embed $(WEB_FILES) $(SCHEMA_FILES) $(MIGRA
 	$(BUILD)/embed mn_server_files $(WEB_FILES) $(SCHEMA_FILES) $(MIGRATIONS) > $@
 
 # One Check suite per tests/check_<module>.c, each defining <module>_suite().
-$(BUILD)/gen/suites.h: $(wildcard tests/check_*.c)
+$(BUILD)/gen/suites.h: FORCE
 	@mkdir -p $(@D)
 	@for f in $(sort $(notdir $(wildcard tests/check_*.c))); do \
 	    m=$${f#check_}; echo "SUITE($${m%.c})"; done > $@.tmp

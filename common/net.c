@@ -1,0 +1,921 @@
+#ifndef MN_TMPL_PASS
+/* net.c — the CNN engine (see net.h): plans a network from a layer graph (parameter
+ * layout, activation and gradient memory, workspace), initialises parameters, and
+ * runs the graph forward and backward through the kernels of ops.h.
+ *
+ * Memory plan, fixed at build time for max_batch samples:
+ *   act    every layer's output (kept for backward and for the accessors); flatten
+ *          aliases its input; a conv2d/dwconv2d/dense with BN also keeps its pre-BN
+ *          output ("raw"); the input is copied in.
+ *   dpool  gradients of layer outputs. Backward visits layers in reverse index order;
+ *          the gradient of layer i is live from its last consumer's step down to step
+ *          i, and buffers whose live ranges are disjoint share memory (first-fit by
+ *          size), which keeps backward memory near the widest cut of the graph.
+ *   ws     im2col columns (col, dcol) for one sample, and dtmp (the gradient of a BN
+ *          layer's pre-BN output).
+ * The execution half of this file is compiled for float and double (op_tmpl.h); the
+ * one table of layer kinds (`kinds`) follows it. */
+#include "net.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ops.h"
+#include "rng.h"
+
+#define MAX_BATCH 65536
+#define MAX_BYTES (1LL << 38)
+
+/* One executable layer. Offsets are in elements of the net's type; -1 = none. */
+struct nl {
+    const struct mn_layer *l;
+    int64_t out_size, in_size;        /* per sample */
+    int64_t w, b, gamma, beta;        /* parameter offsets */
+    int64_t n_w, fan_in, fan_out;
+    struct mn_win win;                /* windowed ops; n set per call */
+    int64_t out_off, raw_off, stat_off, d_off;
+    int last_use;                     /* largest index of a live consumer, -1 none */
+    char reach, anc_param, anc_input; /* feeds the output; has parameters / the input
+                                         upstream (itself included) */
+    unsigned stamp;                   /* backward pass in which d was zeroed */
+};
+
+struct mn_net {
+    struct mn_graph *g;
+    struct nl *L;
+    enum mn_dtype dt;
+    size_t esz;
+    int max_batch, n, grad_rows;
+    int64_t n_params;
+    void *params, *grads, *act, *stats, *dpool, *col, *dcol, *dtmp;
+    int64_t bytes;
+    struct mn_param_view *views;
+    int n_views;
+    struct mn_relu_site *relus;
+    int n_relus;
+    int64_t relu_bits;
+    struct mn_bn_site *bns;
+    int n_bns;
+    enum mn_bn_mode bn_mode;
+    int fwd_done, fwd_bn_off, have_stats;
+    /* per backward call */
+    unsigned stamp;
+    void *dx;
+    int want_params, want_dx;
+    int64_t pstride;
+};
+
+typedef void (*layer_fn)(struct mn_net *net, int i);
+
+/* A layer kind: its execution for float and double, and how it is planned. */
+struct kind {
+    layer_fn fwd[2], bwd[2];
+    unsigned char weights;  /* conv2d/dwconv2d/dense weights */
+    unsigned char window;   /* uses struct mn_win */
+    unsigned char identity; /* core op is the identity: BN/act read the input */
+};
+static const struct kind kinds[MN_OP_COUNT];
+
+static int has_bn(const struct mn_net *net, const struct nl *L)
+{
+    return (L->l->bn || L->l->op == MN_OP_BATCHNORM) && net->bn_mode != MN_BN_OFF;
+}
+
+/* Gradient of layer j's output is wanted in this backward pass. */
+static int wants(const struct mn_net *net, int j)
+{
+    const struct nl *L = &net->L[j];
+    if (j == 0)
+        return net->want_dx;
+    return L->d_off >= 0 &&
+           ((L->anc_param && net->want_params) || (L->anc_input && net->want_dx));
+}
+
+#define MN_TMPL_FILE "net.c"
+#include "op_tmpl.h"
+#else
+
+#define TI (sizeof(T) == sizeof(double))
+#define OUT(j) ((T *)net->act + net->L[j].out_off)
+#define RAW(j) ((T *)net->act + net->L[j].raw_off)
+#define P(off) ((T *)net->params + (off))
+#define PN(off) ((off) >= 0 ? (T *)net->params + (off) : NULL)
+#define DG(j) ((j) == 0 ? (T *)net->dx : (T *)net->dpool + net->L[j].d_off)
+#define DW(j) (wants(net, j) ? DG(j) : NULL)
+
+/* Gradient pointer of parameter `off` (NULL when none or not wanted). */
+static T *F(gp)(struct mn_net *net, int64_t off)
+{
+    return off >= 0 && net->want_params ? (T *)net->grads + off : NULL;
+}
+
+/* The optional BN and activation after a layer's core op: pre → out. */
+static void F(post_fwd)(struct mn_net *net, int i, const T *pre)
+{
+    struct nl *L = &net->L[i];
+    T *out = OUT(i);
+    int64_t hw = (int64_t)L->l->out.h * L->l->out.w;
+    if (has_bn(net, L)) {
+        T *st = (T *)net->stats + L->stat_off;
+        F(mn_bn_fwd)(out, st, st + L->l->out.c, pre, P(L->gamma), P(L->beta), net->n,
+                     L->l->out.c, hw);
+        pre = out;
+    }
+    F(mn_act_fwd)(out, pre, net->n * L->out_size, L->l->act);
+}
+
+/* Backward of post_fwd. The activation is undone in place on the layer's own
+ * gradient. With `into` the gradient w.r.t. pre is accumulated there and NULL is
+ * returned; otherwise a buffer holding it is returned (the own gradient or dtmp). */
+static T *F(post_bwd)(struct mn_net *net, int i, const T *pre, T *into)
+{
+    struct nl *L = &net->L[i];
+    T *dy = DG(i);
+    int64_t size = net->n * L->out_size;
+    F(mn_act_mask)(dy, OUT(i), size, L->l->act);
+    if (!has_bn(net, L)) {
+        if (!into)
+            return dy;
+        F(mn_acc)(into, dy, size);
+        return NULL;
+    }
+    T *dst = into;
+    if (!dst) {
+        dst = (T *)net->dtmp;
+        memset(dst, 0, (size_t)size * sizeof *dst);
+    }
+    const T *st = (const T *)net->stats + L->stat_off;
+    int c = L->l->out.c;
+    F(mn_bn_bwd)(dst, F(gp)(net, L->gamma), F(gp)(net, L->beta), dy, pre, P(L->gamma), st,
+                 st + c, net->n, c, (int64_t)L->l->out.h * L->l->out.w,
+                 net->bn_mode == MN_BN_FROZEN, net->pstride);
+    return into ? NULL : dst;
+}
+
+/* Where a layer with parameters writes its core output: raw when BN follows. */
+static T *F(core)(struct mn_net *net, int i)
+{
+    return net->L[i].raw_off >= 0 ? RAW(i) : OUT(i);
+}
+
+static void F(fwd_conv2d)(struct mn_net *net, int i)
+{
+    struct nl *L = &net->L[i];
+    L->win.n = net->n;
+    F(mn_conv2d_fwd)(F(core)(net, i), (T *)net->col, OUT(L->l->in[0]), P(L->w), PN(L->b),
+                     &L->win);
+    F(post_fwd)(net, i, F(core)(net, i));
+}
+
+static void F(bwd_conv2d)(struct mn_net *net, int i)
+{
+    struct nl *L = &net->L[i];
+    int j = L->l->in[0];
+    T *dpre = F(post_bwd)(net, i, F(core)(net, i), NULL);
+    F(mn_conv2d_bwd)(DW(j), F(gp)(net, L->w), F(gp)(net, L->b), (T *)net->col,
+                     (T *)net->dcol, dpre, OUT(j), P(L->w), &L->win, net->pstride);
+}
+
+static void F(fwd_dwconv2d)(struct mn_net *net, int i)
+{
+    struct nl *L = &net->L[i];
+    L->win.n = net->n;
+    F(mn_dwconv2d_fwd)(F(core)(net, i), OUT(L->l->in[0]), P(L->w), PN(L->b), &L->win);
+    F(post_fwd)(net, i, F(core)(net, i));
+}
+
+static void F(bwd_dwconv2d)(struct mn_net *net, int i)
+{
+    struct nl *L = &net->L[i];
+    int j = L->l->in[0];
+    T *dpre = F(post_bwd)(net, i, F(core)(net, i), NULL);
+    F(mn_dwconv2d_bwd)(DW(j), F(gp)(net, L->w), F(gp)(net, L->b), dpre, OUT(j), P(L->w),
+                       &L->win, net->pstride);
+}
+
+static void F(fwd_dense)(struct mn_net *net, int i)
+{
+    struct nl *L = &net->L[i];
+    F(mn_dense_fwd)(F(core)(net, i), OUT(L->l->in[0]), P(L->w), PN(L->b), net->n,
+                    (int)L->in_size, (int)L->out_size);
+    F(post_fwd)(net, i, F(core)(net, i));
+}
+
+static void F(bwd_dense)(struct mn_net *net, int i)
+{
+    struct nl *L = &net->L[i];
+    int j = L->l->in[0];
+    T *dpre = F(post_bwd)(net, i, F(core)(net, i), NULL);
+    F(mn_dense_bwd)(DW(j), F(gp)(net, L->w), F(gp)(net, L->b), dpre, OUT(j), P(L->w),
+                    net->n, (int)L->in_size, (int)L->out_size, net->pstride);
+}
+
+/* relu and batchnorm layers: BN/act applied to the input itself. */
+static void F(fwd_identity)(struct mn_net *net, int i)
+{
+    F(post_fwd)(net, i, OUT(net->L[i].l->in[0]));
+}
+
+static void F(bwd_identity)(struct mn_net *net, int i)
+{
+    int j = net->L[i].l->in[0];
+    if (wants(net, j))
+        F(post_bwd)(net, i, OUT(j), DG(j));
+    else if (has_bn(net, &net->L[i]) && net->want_params) /* gamma/beta only */
+        F(post_bwd)(net, i, OUT(j), NULL);
+}
+
+static void F(fwd_avgpool)(struct mn_net *net, int i)
+{
+    struct nl *L = &net->L[i];
+    L->win.n = net->n;
+    F(mn_avgpool_fwd)(OUT(i), OUT(L->l->in[0]), &L->win, L->l->count_include_pad);
+}
+
+static void F(bwd_avgpool)(struct mn_net *net, int i)
+{
+    struct nl *L = &net->L[i];
+    F(mn_avgpool_bwd)(DG(L->l->in[0]), DG(i), &L->win, L->l->count_include_pad);
+}
+
+static void F(fwd_maxpool)(struct mn_net *net, int i)
+{
+    struct nl *L = &net->L[i];
+    L->win.n = net->n;
+    F(mn_maxpool_fwd)(OUT(i), OUT(L->l->in[0]), &L->win);
+}
+
+static void F(bwd_maxpool)(struct mn_net *net, int i)
+{
+    struct nl *L = &net->L[i];
+    int j = L->l->in[0];
+    F(mn_maxpool_bwd)(DG(j), DG(i), OUT(j), OUT(i), &L->win);
+}
+
+static void F(fwd_gavgpool)(struct mn_net *net, int i)
+{
+    struct nl *L = &net->L[i];
+    F(mn_gavgpool_fwd)(OUT(i), OUT(L->l->in[0]), net->n, L->l->out.c,
+                       L->in_size / L->l->out.c);
+}
+
+static void F(bwd_gavgpool)(struct mn_net *net, int i)
+{
+    struct nl *L = &net->L[i];
+    F(mn_gavgpool_bwd)(DG(L->l->in[0]), DG(i), net->n, L->l->out.c,
+                       L->in_size / L->l->out.c);
+}
+
+static void F(fwd_gmaxpool)(struct mn_net *net, int i)
+{
+    struct nl *L = &net->L[i];
+    F(mn_gmaxpool_fwd)(OUT(i), OUT(L->l->in[0]), net->n, L->l->out.c,
+                       L->in_size / L->l->out.c);
+}
+
+static void F(bwd_gmaxpool)(struct mn_net *net, int i)
+{
+    struct nl *L = &net->L[i];
+    int j = L->l->in[0];
+    F(mn_gmaxpool_bwd)(DG(j), DG(i), OUT(j), OUT(i), net->n, L->l->out.c,
+                       L->in_size / L->l->out.c);
+}
+
+static void F(fwd_add)(struct mn_net *net, int i)
+{
+    const struct mn_layer *l = net->L[i].l;
+    const T *in[MN_GRAPH_MAX_IN];
+    for (int k = 0; k < l->n_in; k++)
+        in[k] = OUT(l->in[k]);
+    F(mn_add_fwd)(OUT(i), in, l->n_in, net->n * net->L[i].out_size);
+    F(post_fwd)(net, i, OUT(i));
+}
+
+static void F(bwd_add)(struct mn_net *net, int i)
+{
+    const struct mn_layer *l = net->L[i].l;
+    T *dpre = F(post_bwd)(net, i, OUT(i), NULL);
+    for (int k = 0; k < l->n_in; k++)
+        if (wants(net, l->in[k]))
+            F(mn_acc)(DG(l->in[k]), dpre, net->n * net->L[i].out_size);
+}
+
+static void F(fwd_zero)(struct mn_net *net, int i)
+{
+    memset(OUT(i), 0, (size_t)(net->n * net->L[i].out_size) * sizeof(T));
+}
+
+static void F(bwd_none)(struct mn_net *net, int i)
+{
+    (void)net;
+    (void)i;
+}
+
+static void F(fwd_none)(struct mn_net *net, int i)
+{
+    (void)net;
+    (void)i;
+}
+
+/* flatten: the output aliases the input; backward passes the gradient on. */
+static void F(bwd_flatten)(struct mn_net *net, int i)
+{
+    F(mn_acc)(DG(net->L[i].l->in[0]), DG(i), net->n * net->L[i].out_size);
+}
+
+static void F(fwd_softmax)(struct mn_net *net, int i)
+{
+    struct nl *L = &net->L[i];
+    F(mn_softmax_fwd)(OUT(i), OUT(L->l->in[0]), net->n, (int)L->out_size);
+}
+
+static void F(bwd_softmax)(struct mn_net *net, int i)
+{
+    struct nl *L = &net->L[i];
+    F(mn_softmax_bwd)(DG(L->l->in[0]), DG(i), OUT(i), net->n, (int)L->out_size);
+}
+
+static const T *F(forward)(struct mn_net *net, const T *x, int n)
+{
+    if (!net || !x || n < 1 || n > net->max_batch || TI != (net->dt == MN_F64))
+        return NULL;
+    net->n = n;
+    memcpy(OUT(0), x, (size_t)(n * net->L[0].out_size) * sizeof(T));
+    for (int i = 1; i < net->g->n; i++)
+        if (net->L[i].reach)
+            kinds[net->L[i].l->op].fwd[TI](net, i);
+    net->fwd_done = 1;
+    net->fwd_bn_off = net->bn_mode == MN_BN_OFF;
+    net->have_stats = !net->fwd_bn_off;
+    return OUT(net->g->output);
+}
+
+static int F(backward)(struct mn_net *net, const T *dout, T *dx, unsigned flags)
+{
+    if (!net || !dout || TI != (net->dt == MN_F64))
+        return MN_EINVAL;
+    if ((flags & MN_BW_PER_SAMPLE) && net->grad_rows < net->max_batch)
+        return MN_EINVAL;
+    if (!net->fwd_done || net->fwd_bn_off != (net->bn_mode == MN_BN_OFF))
+        return MN_ESTATE;
+    net->stamp++;
+    net->dx = dx;
+    net->want_dx = dx != NULL;
+    net->want_params = !(flags & MN_BW_NO_PARAMS);
+    net->pstride = (flags & MN_BW_PER_SAMPLE) ? net->n_params : 0;
+    int out = net->g->output;
+    if (wants(net, out)) {
+        memcpy(DG(out), dout, (size_t)(net->n * net->L[out].out_size) * sizeof(T));
+        net->L[out].stamp = net->stamp;
+    }
+    for (int i = out; i > 0; i--) {
+        struct nl *L = &net->L[i];
+        if (!L->reach || !wants(net, i) || L->stamp != net->stamp)
+            continue;
+        for (int k = 0; k < L->l->n_in; k++) {
+            int j = L->l->in[k];
+            if (wants(net, j) && net->L[j].stamp != net->stamp) {
+                memset(DG(j), 0, (size_t)(net->n * net->L[j].out_size) * sizeof(T));
+                net->L[j].stamp = net->stamp;
+            }
+        }
+        kinds[L->l->op].bwd[TI](net, i);
+    }
+    if (dx && net->L[0].stamp != net->stamp)
+        memset(dx, 0, (size_t)(net->n * net->L[0].out_size) * sizeof(T));
+    net->dx = NULL;
+    return MN_OK;
+}
+
+static void F(relu_pattern)(const struct mn_net *net, uint64_t *words, int64_t wps)
+{
+    memset(words, 0, (size_t)(net->n * wps) * sizeof *words);
+    for (int s = 0; s < net->n; s++) {
+        uint64_t *ws = words + s * wps;
+        int64_t b = 0;
+        for (int k = 0; k < net->n_relus; k++) {
+            const struct mn_relu_site *site = &net->relus[k];
+            const T *y = OUT(site->layer) + s * site->size;
+            for (int64_t e = 0; e < site->size; e++, b++)
+                if (y[e] > 0)
+                    ws[b >> 6] |= 1ULL << (b & 63);
+        }
+    }
+}
+
+static void F(bn_stats)(const struct mn_net *net, int layer, double *mean, double *var)
+{
+    const struct nl *L = &net->L[layer];
+    const T *st = (const T *)net->stats + L->stat_off;
+    for (int c = 0; c < L->l->out.c; c++) {
+        if (mean)
+            mean[c] = st[c];
+        if (var)
+            var[c] = st[L->l->out.c + c];
+    }
+}
+
+#undef TI
+#undef OUT
+#undef RAW
+#undef P
+#undef PN
+#undef DG
+#undef DW
+#endif
+
+#ifndef MN_TMPL_PASS
+/* ---- the one table of layer kinds ---- */
+
+#define K(f, b) {f##_f32, f##_f64}, {b##_f32, b##_f64}
+static const struct kind kinds[MN_OP_COUNT] = {
+    [MN_OP_INPUT] = {K(fwd_none, bwd_none), 0, 0, 0},
+    [MN_OP_CONV2D] = {K(fwd_conv2d, bwd_conv2d), 1, 1, 0},
+    [MN_OP_DWCONV2D] = {K(fwd_dwconv2d, bwd_dwconv2d), 1, 1, 0},
+    [MN_OP_DENSE] = {K(fwd_dense, bwd_dense), 1, 0, 0},
+    [MN_OP_AVGPOOL] = {K(fwd_avgpool, bwd_avgpool), 0, 1, 0},
+    [MN_OP_MAXPOOL] = {K(fwd_maxpool, bwd_maxpool), 0, 1, 0},
+    [MN_OP_GAVGPOOL] = {K(fwd_gavgpool, bwd_gavgpool), 0, 0, 0},
+    [MN_OP_GMAXPOOL] = {K(fwd_gmaxpool, bwd_gmaxpool), 0, 0, 0},
+    [MN_OP_ADD] = {K(fwd_add, bwd_add), 0, 0, 0},
+    [MN_OP_ZERO] = {K(fwd_zero, bwd_none), 0, 0, 0},
+    [MN_OP_RELU] = {K(fwd_identity, bwd_identity), 0, 0, 1},
+    [MN_OP_BATCHNORM] = {K(fwd_identity, bwd_identity), 0, 0, 1},
+    [MN_OP_FLATTEN] = {K(fwd_none, bwd_flatten), 0, 0, 0},
+    [MN_OP_SOFTMAX] = {K(fwd_softmax, bwd_softmax), 0, 0, 0},
+};
+#undef K
+
+/* ---- planning ---- */
+
+/* Rebuilds g layer by layer through mn_graph_add, which re-checks every layer, so a
+ * hand-edited graph cannot make the engine index out of bounds. */
+static struct mn_graph *checked_copy(const struct mn_graph *g, struct mn_error *err)
+{
+    if (!g || g->n < 2 || !g->layers || g->layers[0].op != MN_OP_INPUT || g->output < 1 ||
+        g->output >= g->n) {
+        mn_error_set(err, MN_EINVAL, NULL, "graph: needs an input and at least one layer");
+        return NULL;
+    }
+    struct mn_shape s = g->layers[0].out;
+    struct mn_graph *c = mn_graph_new(s.c, s.h, s.w);
+    if (!c) {
+        mn_error_set(err, MN_EINVAL, NULL, "graph: bad input shape or out of memory");
+        return NULL;
+    }
+    for (int i = 1; i < g->n; i++) {
+        const struct mn_layer *l = &g->layers[i];
+        int rc = mn_graph_add(c, l);
+        if (rc < 0 || memcmp(&c->layers[i].out, &l->out, sizeof l->out) != 0) {
+            if (rc < 0)
+                mn_error_set(err, rc, NULL, "graph: %s", c->error.message);
+            else
+                mn_error_set(err, MN_EINVAL, NULL, "graph: layer %d has a wrong shape", i);
+            mn_graph_free(c);
+            return NULL;
+        }
+    }
+    c->output = g->output;
+    return c;
+}
+
+static int64_t add_view(struct mn_net *net, int layer, enum mn_param_kind kind,
+                        int64_t count, int s0, int s1, int s2, int s3)
+{
+    struct mn_param_view *v = &net->views[net->n_views++];
+    v->layer = layer;
+    v->kind = kind;
+    v->offset = net->n_params;
+    v->count = count;
+    v->shape[0] = s0;
+    v->shape[1] = s1;
+    v->shape[2] = s2;
+    v->shape[3] = s3;
+    net->n_params += count;
+    return v->offset;
+}
+
+/* Parameter layout, shapes and fan-in/out of layer i (order documented in net.h). */
+static void plan_params(struct mn_net *net, int i)
+{
+    struct nl *L = &net->L[i];
+    const struct mn_layer *l = L->l;
+    int co = l->out.c, ci = net->g->layers[l->in[0]].out.c;
+    L->w = L->b = L->gamma = L->beta = -1;
+    if (kinds[l->op].weights) {
+        int per = l->op == MN_OP_DWCONV2D ? 1 : ci;
+        int kh = l->op == MN_OP_DENSE ? 0 : l->kh, kw = l->op == MN_OP_DENSE ? 0 : l->kw;
+        int64_t rf = l->op == MN_OP_DENSE ? 1 : (int64_t)l->kh * l->kw;
+        L->n_w = (int64_t)co * per * rf;
+        L->fan_in = per * rf;
+        L->fan_out = co * rf;
+        L->w = add_view(net, i, MN_PARAM_WEIGHT, L->n_w, co, per, kh, kw);
+        if (l->bias)
+            L->b = add_view(net, i, MN_PARAM_BIAS, co, co, 0, 0, 0);
+    }
+    if (l->bn || l->op == MN_OP_BATCHNORM) {
+        L->gamma = add_view(net, i, MN_PARAM_BN_GAMMA, co, co, 0, 0, 0);
+        L->beta = add_view(net, i, MN_PARAM_BN_BETA, co, co, 0, 0, 0);
+    }
+}
+
+/* Offsets of the gradient buffers: buffer i lives over layer steps
+ * [i, max(last_use, i)]; first fit by decreasing size among overlapping ones. */
+static int plan_grads(struct mn_net *net, int64_t *total)
+{
+    int n = net->g->n, m = 0;
+    int *order = malloc((size_t)n * sizeof *order);
+    if (!order)
+        return MN_ENOMEM;
+    for (int i = 1; i < n; i++)
+        if (net->L[i].d_off == 0) /* marked as needing a buffer */
+            order[m++] = i;
+    for (int a = 1; a < m; a++) /* insertion sort: by size desc, then index */
+        for (int b = a; b > 0; b--) {
+            struct nl *x = &net->L[order[b - 1]], *y = &net->L[order[b]];
+            if (x->out_size > y->out_size ||
+                (x->out_size == y->out_size && order[b - 1] < order[b]))
+                break;
+            int t = order[b];
+            order[b] = order[b - 1];
+            order[b - 1] = t;
+        }
+    int64_t top = 0, mb = net->max_batch;
+    for (int a = 0; a < m; a++) {
+        struct nl *x = &net->L[order[a]];
+        int x0 = order[a], x1 = x->last_use > x0 ? x->last_use : x0;
+        int64_t off = 0;
+        for (int moved = 1; moved;) { /* raise off past every conflicting placement */
+            moved = 0;
+            for (int b = 0; b < a; b++) {
+                struct nl *y = &net->L[order[b]];
+                int y0 = order[b], y1 = y->last_use > y0 ? y->last_use : y0;
+                if (y1 < x0 || x1 < y0)
+                    continue;
+                int64_t ys = y->d_off, ye = ys + y->out_size * mb;
+                if (off < ye && ys < off + x->out_size * mb) {
+                    off = ye;
+                    moved = 1;
+                }
+            }
+        }
+        x->d_off = off;
+        if (off + x->out_size * mb > top)
+            top = off + x->out_size * mb;
+    }
+    free(order);
+    *total = top;
+    return MN_OK;
+}
+
+static void *zalloc(struct mn_net *net, int64_t elems)
+{
+    size_t bytes = ((size_t)(elems > 0 ? elems : 1) * net->esz + 63) & ~(size_t)63;
+    void *p = aligned_alloc(64, bytes);
+    if (p) {
+        memset(p, 0, bytes);
+        net->bytes += (int64_t)bytes;
+    }
+    return p;
+}
+
+struct mn_net *mn_net_create(const struct mn_graph *g, int max_batch,
+                             const struct mn_net_opts *opts, struct mn_error *err)
+{
+    struct mn_net *net = NULL;
+    if (max_batch < 1 || max_batch > MAX_BATCH) {
+        mn_error_set(err, MN_EINVAL, NULL, "max_batch must be between 1 and %d", MAX_BATCH);
+        return NULL;
+    }
+    if (opts && opts->dtype != MN_F32 && opts->dtype != MN_F64) {
+        mn_error_set(err, MN_EINVAL, NULL, "unknown element type");
+        return NULL;
+    }
+    struct mn_graph *gc = checked_copy(g, err);
+    if (!gc)
+        return NULL;
+    net = calloc(1, sizeof *net);
+    if (!net)
+        goto nomem;
+    net->g = gc;
+    net->dt = opts ? opts->dtype : MN_F32;
+    net->esz = net->dt == MN_F64 ? sizeof(double) : sizeof(float);
+    net->max_batch = max_batch;
+    int n = gc->n;
+    net->L = calloc((size_t)n, sizeof *net->L);
+    net->views = calloc((size_t)n * 4, sizeof *net->views);
+    net->relus = calloc((size_t)n, sizeof *net->relus);
+    net->bns = calloc((size_t)n, sizeof *net->bns);
+    if (!net->L || !net->views || !net->relus || !net->bns)
+        goto nomem;
+
+    /* reachability, consumers and ancestry */
+    for (int i = 0; i < n; i++) {
+        net->L[i].l = &gc->layers[i];
+        net->L[i].last_use = -1;
+    }
+    net->L[gc->output].reach = 1;
+    for (int i = gc->output; i > 0; i--)
+        for (int k = 0; net->L[i].reach && k < gc->layers[i].n_in; k++) {
+            struct nl *in = &net->L[gc->layers[i].in[k]];
+            in->reach = 1;
+            if (in->last_use < i)
+                in->last_use = i;
+        }
+    int64_t act = 0, stats = 0, col = 0, dtmp = 0, mb = max_batch;
+    for (int i = 0; i < n; i++) {
+        struct nl *L = &net->L[i];
+        const struct mn_layer *l = L->l;
+        L->out_size = mn_shape_size(l->out);
+        L->in_size = i ? mn_shape_size(gc->layers[l->in[0]].out) : 0;
+        L->raw_off = L->stat_off = L->d_off = -1;
+        if (i)
+            plan_params(net, i);
+        else
+            L->w = L->b = L->gamma = L->beta = -1;
+        L->anc_param = L->w >= 0 || L->gamma >= 0;
+        L->anc_input = i == 0;
+        for (int k = 0; i && k < l->n_in; k++) {
+            L->anc_param |= net->L[l->in[k]].anc_param;
+            L->anc_input |= net->L[l->in[k]].anc_input;
+        }
+        if (l->op == MN_OP_FLATTEN) {
+            L->out_off = net->L[l->in[0]].out_off;
+        } else {
+            L->out_off = act;
+            act += L->out_size * mb;
+        }
+        if (l->bn || l->op == MN_OP_BATCHNORM) {
+            L->stat_off = stats;
+            stats += 2 * l->out.c;
+            if (l->bn) {
+                L->raw_off = act;
+                act += L->out_size * mb;
+            }
+            if (L->out_size * mb > dtmp)
+                dtmp = L->out_size * mb;
+        }
+        if (kinds[l->op].window && i) {
+            struct mn_shape s = gc->layers[l->in[0]].out;
+            L->win = (struct mn_win){1, s.c, s.h, s.w, l->out.c, l->out.h, l->out.w,
+                                     l->kh, l->kw, l->sh, l->sw, l->pad_t, l->pad_l};
+            if (l->op == MN_OP_CONV2D && mn_conv2d_col_size(&L->win) > col)
+                col = mn_conv2d_col_size(&L->win);
+        }
+        if (i && L->reach && (L->anc_param || L->anc_input))
+            L->d_off = 0; /* needs a gradient buffer; placed by plan_grads */
+        if (L->reach && l->act != MN_ACT_NONE) {
+            net->relus[net->n_relus++] = (struct mn_relu_site){i, L->out_size};
+            net->relu_bits += L->out_size;
+        }
+        if (L->reach && L->stat_off >= 0)
+            net->bns[net->n_bns++] = (struct mn_bn_site){i, l->out.c};
+    }
+    int64_t dpool = 0;
+    if (plan_grads(net, &dpool))
+        goto nomem;
+    net->grad_rows = opts && opts->per_sample_grads ? max_batch : 1;
+    int64_t elems = net->n_params * (1 + net->grad_rows) + act + stats + dpool + 2 * col + dtmp;
+    if (elems > MAX_BYTES / (int64_t)net->esz) {
+        mn_error_set(err, MN_ETOOBIG, NULL, "network needs more than %lld bytes",
+                     (long long)MAX_BYTES);
+        goto fail;
+    }
+    if (!(net->params = zalloc(net, net->n_params)) ||
+        !(net->grads = zalloc(net, net->n_params * net->grad_rows)) ||
+        !(net->act = zalloc(net, act)) || !(net->stats = zalloc(net, stats)) ||
+        !(net->dpool = zalloc(net, dpool)) || !(net->col = zalloc(net, col)) ||
+        !(net->dcol = zalloc(net, col)) || !(net->dtmp = zalloc(net, dtmp)))
+        goto nomem;
+    openblas_set_num_threads(1);
+    return net;
+nomem:
+    mn_error_set(err, MN_ENOMEM, NULL, "out of memory building the network");
+fail:
+    if (net)
+        mn_net_free(net);
+    else
+        mn_graph_free(gc);
+    return NULL;
+}
+
+void mn_net_free(struct mn_net *net)
+{
+    if (!net)
+        return;
+    free(net->params);
+    free(net->grads);
+    free(net->act);
+    free(net->stats);
+    free(net->dpool);
+    free(net->col);
+    free(net->dcol);
+    free(net->dtmp);
+    free(net->views);
+    free(net->relus);
+    free(net->bns);
+    free(net->L);
+    mn_graph_free(net->g);
+    free(net);
+}
+
+/* ---- initialisation ---- */
+
+static void put(struct mn_net *net, int64_t off, double v)
+{
+    float f = (float)v;
+    if (net->dt == MN_F64)
+        ((double *)net->params)[off] = f;
+    else
+        ((float *)net->params)[off] = f;
+}
+
+int mn_net_init_params(struct mn_net *net, enum mn_init scheme, uint64_t seed)
+{
+    if (!net || scheme < 0 || scheme >= MN_INIT_COUNT)
+        return MN_EINVAL;
+    for (int i = 1; i < net->g->n; i++) {
+        struct nl *L = &net->L[i];
+        struct mn_rng r;
+        mn_rng_seed(&r, seed, MN_NET_INIT_STREAM + (uint64_t)i);
+        if (L->w >= 0) {
+            double fan = scheme == MN_INIT_KAIMING_FAN_OUT ? L->fan_out : L->fan_in;
+            double bound = 1.0 / sqrt((double)L->fan_in), sd = sqrt(2.0 / fan);
+            for (int64_t k = 0; k < L->n_w; k++)
+                put(net, L->w + k, scheme == MN_INIT_TORCH
+                                       ? bound * (2 * mn_rng_uniform(&r) - 1)
+                                       : sd * mn_rng_normal(&r));
+            for (int64_t k = 0; L->b >= 0 && k < L->l->out.c; k++)
+                put(net, L->b + k,
+                    scheme == MN_INIT_TORCH ? bound * (2 * mn_rng_uniform(&r) - 1) : 0);
+        }
+        for (int64_t k = 0; L->gamma >= 0 && k < L->l->out.c; k++) {
+            put(net, L->gamma + k, 1);
+            put(net, L->beta + k, 0);
+        }
+    }
+    return MN_OK;
+}
+
+/* ---- running ---- */
+
+int mn_net_set_bn_mode(struct mn_net *net, enum mn_bn_mode mode)
+{
+    if (!net || mode < 0 || mode >= MN_BN_COUNT)
+        return MN_EINVAL;
+    net->bn_mode = mode;
+    return MN_OK;
+}
+
+enum mn_bn_mode mn_net_bn_mode(const struct mn_net *net)
+{
+    return net->bn_mode;
+}
+
+const float *mn_net_forward(struct mn_net *net, const float *x, int n)
+{
+    return forward_f32(net, x, n);
+}
+
+const double *mn_net_forward_f64(struct mn_net *net, const double *x, int n)
+{
+    return forward_f64(net, x, n);
+}
+
+int mn_net_backward(struct mn_net *net, const float *dout, float *dx, unsigned flags)
+{
+    return backward_f32(net, dout, dx, flags);
+}
+
+int mn_net_backward_f64(struct mn_net *net, const double *dout, double *dx, unsigned flags)
+{
+    return backward_f64(net, dout, dx, flags);
+}
+
+void mn_net_zero_grad(struct mn_net *net)
+{
+    memset(net->grads, 0, (size_t)(net->n_params * net->grad_rows) * net->esz);
+}
+
+/* ---- accessors ---- */
+
+enum mn_dtype mn_net_dtype(const struct mn_net *net)
+{
+    return net->dt;
+}
+
+int mn_net_max_batch(const struct mn_net *net)
+{
+    return net->max_batch;
+}
+
+int64_t mn_net_n_params(const struct mn_net *net)
+{
+    return net->n_params;
+}
+
+int mn_net_grad_rows(const struct mn_net *net)
+{
+    return net->grad_rows;
+}
+
+float *mn_net_params(struct mn_net *net)
+{
+    return net->dt == MN_F32 ? net->params : NULL;
+}
+
+double *mn_net_params_f64(struct mn_net *net)
+{
+    return net->dt == MN_F64 ? net->params : NULL;
+}
+
+float *mn_net_grads(struct mn_net *net)
+{
+    return net->dt == MN_F32 ? net->grads : NULL;
+}
+
+double *mn_net_grads_f64(struct mn_net *net)
+{
+    return net->dt == MN_F64 ? net->grads : NULL;
+}
+
+int mn_net_param_views(const struct mn_net *net, const struct mn_param_view **views)
+{
+    *views = net->views;
+    return net->n_views;
+}
+
+const struct mn_graph *mn_net_graph(const struct mn_net *net)
+{
+    return net->g;
+}
+
+struct mn_shape mn_net_out_shape(const struct mn_net *net)
+{
+    return net->g->layers[net->g->output].out;
+}
+
+static const void *layer_output(const struct mn_net *net, int layer, enum mn_dtype dt)
+{
+    if (layer < 0 || layer >= net->g->n || net->dt != dt || !net->L[layer].reach)
+        return NULL;
+    return (const char *)net->act + net->L[layer].out_off * (int64_t)net->esz;
+}
+
+const float *mn_net_layer_output(const struct mn_net *net, int layer)
+{
+    return layer_output(net, layer, MN_F32);
+}
+
+const double *mn_net_layer_output_f64(const struct mn_net *net, int layer)
+{
+    return layer_output(net, layer, MN_F64);
+}
+
+int mn_net_relu_sites(const struct mn_net *net, const struct mn_relu_site **sites)
+{
+    *sites = net->relus;
+    return net->n_relus;
+}
+
+int64_t mn_net_relu_bits(const struct mn_net *net)
+{
+    return net->relu_bits;
+}
+
+int mn_net_relu_pattern(const struct mn_net *net, uint64_t *words, int64_t words_per_sample)
+{
+    if (!net->fwd_done)
+        return MN_ESTATE;
+    if (!words || words_per_sample < (net->relu_bits + 63) / 64)
+        return MN_EINVAL;
+    if (net->dt == MN_F64)
+        relu_pattern_f64(net, words, words_per_sample);
+    else
+        relu_pattern_f32(net, words, words_per_sample);
+    return net->n;
+}
+
+int mn_net_bn_sites(const struct mn_net *net, const struct mn_bn_site **sites)
+{
+    *sites = net->bns;
+    return net->n_bns;
+}
+
+int mn_net_bn_stats(const struct mn_net *net, int site, double *mean, double *var)
+{
+    if (site < 0 || site >= net->n_bns)
+        return MN_EINVAL;
+    if (!net->have_stats)
+        return MN_ESTATE;
+    if (net->dt == MN_F64)
+        bn_stats_f64(net, net->bns[site].layer, mean, var);
+    else
+        bn_stats_f32(net, net->bns[site].layer, mean, var);
+    return MN_OK;
+}
+
+int64_t mn_net_memory_bytes(const struct mn_net *net)
+{
+    return (int64_t)sizeof *net + net->bytes;
+}
+#endif

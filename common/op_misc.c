@@ -1,0 +1,121 @@
+#ifndef MN_TMPL_PASS
+/* op_misc.c — element-wise and small kernels (see ops.h): ReLU/ReLU6, add,
+ * accumulate, dense (GEMM), softmax. Compiled for float and double. */
+#include <math.h>
+#include "ops.h"
+
+#define MN_TMPL_FILE "op_misc.c"
+#include "op_tmpl.h"
+#else
+
+void F(mn_act_fwd)(T *y, const T *x, int64_t size, enum mn_act act)
+{
+    switch (act) {
+    case MN_ACT_RELU:
+        for (int64_t i = 0; i < size; i++)
+            y[i] = x[i] > 0 ? x[i] : 0;
+        break;
+    case MN_ACT_RELU6:
+        for (int64_t i = 0; i < size; i++)
+            y[i] = x[i] > 0 ? (x[i] < 6 ? x[i] : 6) : 0;
+        break;
+    default:
+        for (int64_t i = 0; y != x && i < size; i++)
+            y[i] = x[i];
+        break;
+    }
+}
+
+/* The derivative of `act` at the point whose output is y: 0 or 1 (PyTorch's
+ * convention: 0 at the kinks, where relu6's output is 0 or 6). */
+static inline T F(act_grad)(T y, enum mn_act act)
+{
+    if (act == MN_ACT_RELU)
+        return y > 0;
+    if (act == MN_ACT_RELU6)
+        return y > 0 && y < 6;
+    return 1;
+}
+
+void F(mn_act_bwd)(T *dx, const T *dy, const T *y, int64_t size, enum mn_act act)
+{
+    for (int64_t i = 0; i < size; i++)
+        dx[i] += dy[i] * F(act_grad)(y[i], act);
+}
+
+void F(mn_act_mask)(T *dy, const T *y, int64_t size, enum mn_act act)
+{
+    if (act == MN_ACT_NONE)
+        return;
+    for (int64_t i = 0; i < size; i++)
+        dy[i] *= F(act_grad)(y[i], act);
+}
+
+void F(mn_add_fwd)(T *y, const T *const *x, int n_in, int64_t size)
+{
+    for (int64_t i = 0; i < size; i++) {
+        T s = x[0][i];
+        for (int k = 1; k < n_in; k++)
+            s += x[k][i];
+        y[i] = s;
+    }
+}
+
+void F(mn_acc)(T *dx, const T *dy, int64_t size)
+{
+    for (int64_t i = 0; i < size; i++)
+        dx[i] += dy[i];
+}
+
+void F(mn_dense_fwd)(T *y, const T *x, const T *w, const T *b, int n, int in, int out)
+{
+    for (int s = 0; s < n; s++)
+        for (int o = 0; o < out; o++)
+            y[(int64_t)s * out + o] = b ? b[o] : 0;
+    F(mn_gemm)(0, 1, n, out, in, 1, x, in, w, in, 1, y, out);
+}
+
+void F(mn_dense_bwd)(T *dx, T *dw, T *db, const T *dy, const T *x, const T *w, int n,
+                     int in, int out, int64_t pstride)
+{
+    if (dx)
+        F(mn_gemm)(0, 0, n, in, out, 1, dy, out, w, in, 1, dx, in);
+    if (dw && !pstride)
+        F(mn_gemm)(1, 0, out, in, n, 1, dy, out, x, in, 1, dw, in);
+    for (int s = 0; dw && pstride && s < n; s++)
+        F(mn_gemm)(1, 0, out, in, 1, 1, dy + (int64_t)s * out, out, x + (int64_t)s * in, in,
+                   1, dw + s * pstride, in);
+    for (int s = 0; db && s < n; s++)
+        for (int o = 0; o < out; o++)
+            db[s * pstride + o] += dy[(int64_t)s * out + o];
+}
+
+void F(mn_softmax_fwd)(T *y, const T *x, int n, int c)
+{
+    for (int s = 0; s < n; s++) {
+        const T *xs = x + (int64_t)s * c;
+        T *ys = y + (int64_t)s * c;
+        T m = xs[0], z = 0;
+        for (int i = 1; i < c; i++)
+            if (xs[i] > m)
+                m = xs[i];
+        for (int i = 0; i < c; i++)
+            z += ys[i] = (T)exp((double)(xs[i] - m));
+        for (int i = 0; i < c; i++)
+            ys[i] /= z;
+    }
+}
+
+void F(mn_softmax_bwd)(T *dx, const T *dy, const T *y, int n, int c)
+{
+    for (int s = 0; s < n; s++) {
+        const T *dys = dy + (int64_t)s * c, *ys = y + (int64_t)s * c;
+        T dot = 0;
+        for (int i = 0; i < c; i++)
+            dot += dys[i] * ys[i];
+        for (int i = 0; i < c; i++)
+            dx[(int64_t)s * c + i] += ys[i] * (dys[i] - dot);
+    }
+}
+
+#endif

@@ -1,0 +1,107 @@
+/* ops.h — the engine's kernels (internal to the engine and its tests): forward and
+ * backward function pairs over flat arrays. Outputs come first, then inputs, then
+ * sizes; every pointer carries its shape. Forward kernels overwrite their outputs;
+ * backward kernels ACCUMULATE into their outputs (dx, dw, db, ...), and a NULL
+ * gradient output means "not wanted". Parameter gradients take `pstride`: 0 sums over
+ * the batch into one buffer, otherwise sample i's gradient goes to dw + i·pstride
+ * (per-sample gradients).
+ *
+ * Every kernel exists as name_f32 (float) and name_f64 (double), compiled from one
+ * source (op_tmpl.h). Files: op_conv.c (conv2d, dwconv2d), op_pool.c (avg/max pool,
+ * global pools), op_bn.c (batch norm), op_misc.c (activations, add, dense, softmax). */
+#ifndef MN_OPS_H
+#define MN_OPS_H
+#include <cblas.h>
+#include <stdint.h>
+#include "graph.h"
+
+#define MN_BN_EPS 1e-5
+
+/* Geometry of a sliding-window op (conv2d, dwconv2d, pools) for a batch: input
+ * [n][ci][h][w], output [n][co][ho][wo], kernel kh×kw, stride sh×sw, top and left
+ * padding pt, pl (bottom/right padding is implied by ho, wo). */
+struct mn_win {
+    int n, ci, h, w, co, ho, wo, kh, kw, sh, sw, pt, pl;
+};
+
+/* Workspace elements conv2d needs for each of col and dcol (0 on the 1×1 fast path). */
+int64_t mn_conv2d_col_size(const struct mn_win *d);
+
+/* Row-major GEMM C[m][n] = alpha·op(A)·op(B) + beta·C, one per element type. */
+static inline void mn_gemm_f32(int ta, int tb, int m, int n, int k, float alpha,
+                               const float *a, int lda, const float *b, int ldb,
+                               float beta, float *c, int ldc)
+{
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+static inline void mn_gemm_f64(int ta, int tb, int m, int n, int k, double alpha,
+                               const double *a, int lda, const double *b, int ldb,
+                               double beta, double *c, int ldc)
+{
+    cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+#define MN_OPS_DECLARE(T, S)                                                             \
+    /* conv2d. y [n][co][ho][wo]; col [mn_conv2d_col_size] workspace; x [n][ci][h][w];  \
+     * w [co][ci][kh][kw]; b [co] or NULL. */                                            \
+    void mn_conv2d_fwd##S(T *y, T *col, const T *x, const T *w, const T *b,             \
+                          const struct mn_win *d);                                       \
+    /* dx like x, dw like w, db like b (each may be NULL); col, dcol workspace;          \
+     * dy like y. */                                                                     \
+    void mn_conv2d_bwd##S(T *dx, T *dw, T *db, T *col, T *dcol, const T *dy, const T *x, \
+                          const T *w, const struct mn_win *d, int64_t pstride);          \
+    /* depthwise conv2d (ci == co). y [n][c][ho][wo]; x [n][c][h][w]; w [c][kh][kw];     \
+     * b [c] or NULL. */                                                                 \
+    void mn_dwconv2d_fwd##S(T *y, const T *x, const T *w, const T *b,                   \
+                            const struct mn_win *d);                                     \
+    void mn_dwconv2d_bwd##S(T *dx, T *dw, T *db, const T *dy, const T *x, const T *w,   \
+                            const struct mn_win *d, int64_t pstride);                    \
+    /* average pool; divisor kh·kw with count_include_pad, else the real elements.      \
+     * y [n][c][ho][wo]; x [n][c][h][w]. */                                              \
+    void mn_avgpool_fwd##S(T *y, const T *x, const struct mn_win *d, int cip);          \
+    void mn_avgpool_bwd##S(T *dx, const T *dy, const struct mn_win *d, int cip);        \
+    /* max pool over real elements; backward routes to the first maximum in window      \
+     * order (as PyTorch). y [n][c][ho][wo]; x [n][c][h][w]. */                          \
+    void mn_maxpool_fwd##S(T *y, const T *x, const struct mn_win *d);                   \
+    void mn_maxpool_bwd##S(T *dx, const T *dy, const T *x, const T *y,                  \
+                           const struct mn_win *d);                                      \
+    /* global pools. y [n][c]; x [n][c][hw]. */                                          \
+    void mn_gavgpool_fwd##S(T *y, const T *x, int n, int c, int64_t hw);                \
+    void mn_gavgpool_bwd##S(T *dx, const T *dy, int n, int c, int64_t hw);              \
+    void mn_gmaxpool_fwd##S(T *y, const T *x, int n, int c, int64_t hw);                \
+    void mn_gmaxpool_bwd##S(T *dx, const T *dy, const T *x, const T *y, int n, int c,   \
+                            int64_t hw);                                                 \
+    /* batch norm with batch statistics. y [n][c][hw]; mean, var [c] (outputs: batch    \
+     * mean, biased variance); x [n][c][hw]; gamma, beta [c]. */                         \
+    void mn_bn_fwd##S(T *y, T *mean, T *var, const T *x, const T *gamma, const T *beta, \
+                      int n, int c, int64_t hw);                                         \
+    /* frozen: mean and var are constants (no gradient through the statistics).        \
+     * dx like x, dgamma/dbeta like gamma (may be NULL); dy like y. */                   \
+    void mn_bn_bwd##S(T *dx, T *dgamma, T *dbeta, const T *dy, const T *x,              \
+                      const T *gamma, const T *mean, const T *var, int n, int c,         \
+                      int64_t hw, int frozen, int64_t pstride);                          \
+    /* activation (relu or relu6; none copies). y [size]; x [size]; y == x allowed. */   \
+    void mn_act_fwd##S(T *y, const T *x, int64_t size, enum mn_act act);                \
+    /* dx [size] += dy · act'(from y); y the forward output. */                          \
+    void mn_act_bwd##S(T *dx, const T *dy, const T *y, int64_t size, enum mn_act act);  \
+    /* dy [size] ·= act'(from y), in place. */                                           \
+    void mn_act_mask##S(T *dy, const T *y, int64_t size, enum mn_act act);              \
+    /* y [size] = Σ x[i] [size], i in order. */                                          \
+    void mn_add_fwd##S(T *y, const T *const *x, int n_in, int64_t size);                \
+    /* dx [size] += dy [size] (the backward of add for each input, of flatten, ...). */  \
+    void mn_acc##S(T *dx, const T *dy, int64_t size);                                    \
+    /* dense. y [n][o]; x [n][i]; w [o][i]; b [o] or NULL. */                            \
+    void mn_dense_fwd##S(T *y, const T *x, const T *w, const T *b, int n, int in,       \
+                         int out);                                                       \
+    void mn_dense_bwd##S(T *dx, T *dw, T *db, const T *dy, const T *x, const T *w,      \
+                         int n, int in, int out, int64_t pstride);                       \
+    /* softmax over c. y [n][c]; x [n][c]. */                                            \
+    void mn_softmax_fwd##S(T *y, const T *x, int n, int c);                             \
+    void mn_softmax_bwd##S(T *dx, const T *dy, const T *y, int n, int c);
+
+MN_OPS_DECLARE(float, _f32)
+MN_OPS_DECLARE(double, _f64)
+
+#endif

@@ -1,0 +1,554 @@
+/* check_net.c — the CNN engine (net.h) on whole networks: finite-difference checks of
+ * parameter and input gradients through a small NB201-like network (ReLU-Conv-BN
+ * edges, avg pools, node sums, zero, residual block) and a small μNAS-like chain
+ * (branch merged by Add, depthwise, asymmetric padding, pools, dense, softmax);
+ * per-sample gradients; BN modes and statistics; ReLU patterns; initialisation;
+ * determinism; errors; memory reuse. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "net.h"
+#include "rng.h"
+
+/* ---- NB201-like networks from graph.h builders ---- */
+
+enum { E_NONE, E_SKIP, E_C1, E_C3, E_AVG };
+
+static int relu_conv_bn(struct mn_graph *g, int in, int c, int k, int stride, int pad)
+{
+    int r = mn_graph_unary(g, MN_OP_RELU, in);
+    return mn_graph_conv2d(g, r, c, k, stride, pad, 0, 1, MN_ACT_NONE);
+}
+
+/* An edge's output, or -1 for 'none'. */
+static int edge(struct mn_graph *g, int in, int op, int c)
+{
+    switch (op) {
+    case E_SKIP:
+        return in;
+    case E_C1:
+        return relu_conv_bn(g, in, c, 1, 1, 0);
+    case E_C3:
+        return relu_conv_bn(g, in, c, 3, 1, 1);
+    case E_AVG:
+        return mn_graph_pool(g, MN_OP_AVGPOOL, in, 3, 1, 1, 0);
+    default:
+        return -1;
+    }
+}
+
+/* A cell: node j sums edges i→j (ops in NB201 string order); all 'none' → zero. */
+static int cell(struct mn_graph *g, int in, int c, const int ops[6])
+{
+    int node[4] = {in, -1, -1, -1}, e = 0;
+    for (int j = 1; j < 4; j++) {
+        int terms[3], n = 0;
+        for (int i = 0; i < j; i++, e++) {
+            int t = edge(g, node[i], ops[e], c);
+            if (t >= 0)
+                terms[n++] = t;
+        }
+        node[j] = n == 0 ? mn_graph_unary(g, MN_OP_ZERO, in)
+                  : n == 1 ? terms[0]
+                           : mn_graph_addn(g, terms, n, MN_ACT_NONE);
+    }
+    return node[3];
+}
+
+static int resblock(struct mn_graph *g, int in, int c)
+{
+    int a = relu_conv_bn(g, in, c, 3, 2, 1);
+    int b = relu_conv_bn(g, a, c, 3, 1, 1);
+    int p = mn_graph_pool(g, MN_OP_AVGPOOL, in, 2, 2, 0, 0);
+    int s = mn_graph_conv2d(g, p, c, 1, 1, 0, 0, 0, MN_ACT_NONE);
+    int ins[2] = {b, s};
+    return mn_graph_addn(g, ins, 2, MN_ACT_NONE);
+}
+
+/* NB201 macro: stem conv3×3+BN, 3 stages of n cells (C, 2C, 4C) with residual blocks
+ * between them, BN-ReLU, global average pool, linear. */
+static struct mn_graph *nb201(int c, int n, int hw, int classes, const int ops[6])
+{
+    struct mn_graph *g = mn_graph_new(3, hw, hw);
+    int x = mn_graph_conv2d(g, 0, c, 3, 1, 1, 0, 1, MN_ACT_NONE);
+    for (int s = 0; s < 3; s++) {
+        if (s)
+            x = resblock(g, x, c << s);
+        for (int k = 0; k < n; k++)
+            x = cell(g, x, c << s, ops);
+    }
+    struct mn_layer bn = mn_layer_make(MN_OP_BATCHNORM, x);
+    bn.act = MN_ACT_RELU;
+    x = mn_graph_add(g, &bn);
+    x = mn_graph_unary(g, MN_OP_GAVGPOOL, x);
+    ck_assert_int_ge(mn_graph_dense(g, x, classes, 1, MN_ACT_NONE), 0);
+    return g;
+}
+
+static const int arch_a[6] = {E_C3, E_SKIP, E_C1, E_AVG, E_NONE, E_C3};
+static const int arch_b[6] = {E_NONE, E_SKIP, E_C3, E_AVG, E_NONE, E_C1}; /* zero node */
+
+/* μNAS-like chain: conv-BN-ReLU, max pool, a dwconv/1×1 branch and a 1×1 shortcut
+ * merged by Add+ReLU, avg pool counting padding, TF-'same' strided conv, standalone
+ * BN, flatten, dense+BN1d, a global-max-pool dense branch added to the logits,
+ * softmax. */
+static struct mn_graph *unas(void)
+{
+    struct mn_graph *g = mn_graph_new(3, 10, 10);
+    int c1 = mn_graph_conv2d(g, 0, 4, 3, 1, 1, 1, 1, MN_ACT_RELU);
+    int p = mn_graph_pool(g, MN_OP_MAXPOOL, c1, 2, 2, 0, 0);
+    int b1 = mn_graph_dwconv2d(g, p, 3, 1, 1, 0, 1, MN_ACT_RELU6);
+    int b2 = mn_graph_conv2d(g, b1, 6, 1, 1, 0, 1, 0, MN_ACT_NONE);
+    int s = mn_graph_conv2d(g, p, 6, 1, 1, 0, 0, 1, MN_ACT_NONE);
+    int ins[2] = {b2, s};
+    int a = mn_graph_addn(g, ins, 2, MN_ACT_RELU);
+    int ap = mn_graph_pool(g, MN_OP_AVGPOOL, a, 3, 1, 1, 1);
+    struct mn_layer t = mn_layer_make(MN_OP_CONV2D, ap);
+    t.filters = 5;
+    t.kh = t.kw = 3;
+    t.sh = t.sw = 2;
+    t.pad_b = t.pad_r = 1;
+    t.bias = 1;
+    t.act = MN_ACT_RELU;
+    int tc = mn_graph_add(g, &t);
+    int bn = mn_graph_unary(g, MN_OP_BATCHNORM, tc);
+    int f = mn_graph_unary(g, MN_OP_FLATTEN, bn);
+    struct mn_layer d = mn_layer_make(MN_OP_DENSE, f);
+    d.filters = 8;
+    d.bias = 1;
+    d.bn = 1;
+    d.act = MN_ACT_RELU;
+    int d1 = mn_graph_add(g, &d);
+    int d2 = mn_graph_dense(g, d1, 4, 1, MN_ACT_NONE);
+    int gm = mn_graph_unary(g, MN_OP_GMAXPOOL, a);
+    int e = mn_graph_dense(g, gm, 4, 0, MN_ACT_NONE);
+    int ins2[2] = {d2, e};
+    int sum = mn_graph_addn(g, ins2, 2, MN_ACT_NONE);
+    ck_assert_int_ge(mn_graph_unary(g, MN_OP_SOFTMAX, sum), 0);
+    return g;
+}
+
+/* ---- helpers ---- */
+
+static double *rnd(int64_t n, struct mn_rng *r)
+{
+    double *p = malloc((size_t)n * sizeof *p);
+    for (int64_t i = 0; i < n; i++)
+        p[i] = 2 * mn_rng_uniform(r) - 1;
+    return p;
+}
+
+static struct mn_net *make(const struct mn_graph *g, int batch, enum mn_dtype dt, int ps)
+{
+    struct mn_net_opts o = {dt, ps};
+    struct mn_error err;
+    struct mn_net *net = mn_net_create(g, batch, &o, &err);
+    ck_assert_msg(net != NULL, "%s", err.message);
+    ck_assert_int_eq(mn_net_init_params(net, MN_INIT_TORCH, 11), 0);
+    return net;
+}
+
+static int64_t in_size(const struct mn_net *net)
+{
+    return mn_shape_size(mn_net_graph(net)->layers[0].out);
+}
+
+static int64_t out_size(const struct mn_net *net)
+{
+    return mn_shape_size(mn_net_out_shape(net));
+}
+
+static double loss(struct mn_net *net, const double *x, const double *r, int n)
+{
+    const double *y = mn_net_forward_f64(net, x, n);
+    double s = 0;
+    for (int64_t i = 0; i < n * out_size(net); i++)
+        s += r[i] * y[i];
+    return s;
+}
+
+/* Checks backward on a float64 network against central differences of Σ r·out for
+ * up to `max_p` parameters (spread over the buffer) and every input element; returns
+ * the worst relative error. BN affine parameters are randomised first so that every
+ * parameter matters. */
+static double fd_net(const struct mn_graph *g, int n, int max_p)
+{
+    struct mn_rng rng;
+    mn_rng_seed(&rng, 3, 4);
+    struct mn_net *net = make(g, n, MN_F64, 0);
+    double *p = mn_net_params_f64(net);
+    const struct mn_param_view *v;
+    int nv = mn_net_param_views(net, &v);
+    for (int k = 0; k < nv; k++)
+        for (int64_t i = 0; v[k].kind >= MN_PARAM_BIAS && i < v[k].count; i++)
+            p[v[k].offset + i] = (v[k].kind == MN_PARAM_BN_GAMMA ? 1 : 0) +
+                                 0.5 * (2 * mn_rng_uniform(&rng) - 1);
+    int64_t nx = n * in_size(net), np = mn_net_n_params(net);
+    double *x = rnd(nx, &rng), *r = rnd(n * out_size(net), &rng);
+    double *dx = malloc((size_t)nx * sizeof *dx);
+    ck_assert_ptr_nonnull(mn_net_forward_f64(net, x, n));
+    mn_net_zero_grad(net);
+    ck_assert_int_eq(mn_net_backward_f64(net, r, dx, 0), 0);
+    const double *gr = mn_net_grads_f64(net);
+    /* small enough that no ReLU/max-pool kink of these seeded inputs lies within h
+     * (with 1e-6 one does, in the μNAS chain), large enough for double rounding */
+    const double h = 1e-7;
+    double worst = 0;
+    int64_t step = np > max_p ? np / max_p : 1;
+    for (int64_t k = 0; k < np + nx; k += k < np ? step : 1) {
+        if (k < np && k + step > np)
+            k = np - 1; /* always include the last parameter */
+        double *at = k < np ? &p[k] : &x[k - np], keep = *at;
+        *at = keep + h;
+        double lp = loss(net, x, r, n);
+        *at = keep - h;
+        double lm = loss(net, x, r, n);
+        *at = keep;
+        double num = (lp - lm) / (2 * h), an = k < np ? gr[k] : dx[k - np];
+        double err = fabs(num - an) / fmax(1e-2, fabs(num));
+        if (err > worst)
+            worst = err;
+    }
+    free(x);
+    free(r);
+    free(dx);
+    mn_net_free(net);
+    return worst;
+}
+
+/* ---- tests ---- */
+
+START_TEST(nb201_cell_gradients)
+{
+    struct mn_graph *g = nb201(2, 1, 8, 3, arch_a);
+    ck_assert_double_le(fd_net(g, 3, 600), 1e-5);
+    mn_graph_free(g);
+    g = nb201(2, 1, 8, 3, arch_b);
+    ck_assert_double_le(fd_net(g, 3, 600), 1e-5);
+    mn_graph_free(g);
+}
+END_TEST
+
+START_TEST(unas_chain_gradients)
+{
+    struct mn_graph *g = unas();
+    ck_assert_double_le(fd_net(g, 4, 100000), 1e-5);
+    mn_graph_free(g);
+}
+END_TEST
+
+/* Per-sample gradients in one backward (FROZEN or OFF) equal the gradient of each
+ * sample's output alone, and sum to the batch gradient. */
+static void check_per_sample(enum mn_bn_mode mode)
+{
+    struct mn_graph *g = unas();
+    int n = 3;
+    struct mn_net *net = make(g, n, MN_F64, 1);
+    ck_assert_int_eq(mn_net_grad_rows(net), n);
+    struct mn_rng rng;
+    mn_rng_seed(&rng, 5, 5);
+    int64_t no = out_size(net), np = mn_net_n_params(net);
+    double *x = rnd(n * in_size(net), &rng), *r = rnd(n * no, &rng);
+    double *mask = calloc((size_t)(n * no), sizeof *mask);
+    mn_net_set_bn_mode(net, mode);
+    mn_net_forward_f64(net, x, n);
+    mn_net_zero_grad(net);
+    ck_assert_int_eq(mn_net_backward_f64(net, r, NULL, MN_BW_PER_SAMPLE), 0);
+    const double *rows = mn_net_grads_f64(net);
+    double *keep = malloc((size_t)(n * np) * sizeof *keep);
+    memcpy(keep, rows, (size_t)(n * np) * sizeof *keep);
+    double worst = 0, norm = 0;
+    for (int s = 0; s < n; s++) {
+        memset(mask, 0, (size_t)(n * no) * sizeof *mask);
+        memcpy(mask + s * no, r + s * no, (size_t)no * sizeof *mask);
+        mn_net_zero_grad(net);
+        ck_assert_int_eq(mn_net_backward_f64(net, mask, NULL, 0), 0);
+        for (int64_t k = 0; k < np; k++) {
+            worst = fmax(worst, fabs(rows[k] - keep[s * np + k]));
+            norm = fmax(norm, fabs(rows[k]));
+        }
+    }
+    ck_assert_double_gt(norm, 1e-3);
+    ck_assert_double_le(worst, 1e-12 * fmax(1, norm));
+    free(keep);
+    free(x);
+    free(r);
+    free(mask);
+    mn_net_free(net);
+    mn_graph_free(g);
+}
+
+START_TEST(per_sample_gradients)
+{
+    check_per_sample(MN_BN_FROZEN);
+    check_per_sample(MN_BN_OFF);
+}
+END_TEST
+
+/* FROZEN and TRAIN share the forward; their parameter gradients differ (the batch
+ * statistics carry gradient in TRAIN); OFF skips BN entirely. */
+START_TEST(bn_modes)
+{
+    struct mn_graph *g = nb201(2, 1, 8, 3, arch_a);
+    struct mn_net *net = make(g, 4, MN_F64, 0);
+    struct mn_rng rng;
+    mn_rng_seed(&rng, 9, 9);
+    int64_t no = out_size(net), np = mn_net_n_params(net);
+    double *x = rnd(4 * in_size(net), &rng), *r = rnd(4 * no, &rng);
+    double *gt = malloc((size_t)np * sizeof *gt);
+    const double *y = mn_net_forward_f64(net, x, 4);
+    double y0 = y[0];
+    mn_net_zero_grad(net);
+    mn_net_backward_f64(net, r, NULL, 0);
+    memcpy(gt, mn_net_grads_f64(net), (size_t)np * sizeof *gt);
+    ck_assert_int_eq(mn_net_set_bn_mode(net, MN_BN_FROZEN), 0);
+    mn_net_zero_grad(net);
+    ck_assert_int_eq(mn_net_backward_f64(net, r, NULL, 0), 0);
+    double diff = 0;
+    for (int64_t k = 0; k < np; k++)
+        diff = fmax(diff, fabs(gt[k] - mn_net_grads_f64(net)[k]));
+    ck_assert_double_gt(diff, 1e-6);
+    ck_assert_double_eq(mn_net_forward_f64(net, x, 4)[0], y0);
+    /* OFF: forward changes; backward needs an OFF forward */
+    ck_assert_int_eq(mn_net_set_bn_mode(net, MN_BN_OFF), 0);
+    ck_assert_int_eq(mn_net_backward_f64(net, r, NULL, 0), MN_ESTATE);
+    ck_assert_double_ne(mn_net_forward_f64(net, x, 4)[0], y0);
+    ck_assert_int_eq(mn_net_backward_f64(net, r, NULL, 0), 0);
+    ck_assert_int_eq(mn_net_set_bn_mode(net, MN_BN_COUNT), MN_EINVAL);
+    free(gt);
+    free(x);
+    free(r);
+    mn_net_free(net);
+    mn_graph_free(g);
+}
+END_TEST
+
+START_TEST(bn_statistics_and_relu_pattern)
+{
+    struct mn_graph *g = unas();
+    int n = 5;
+    struct mn_net *net = make(g, n, MN_F32, 0);
+    struct mn_rng rng;
+    mn_rng_seed(&rng, 1, 2);
+    float *x = malloc((size_t)(n * in_size(net)) * sizeof *x);
+    for (int64_t i = 0; i < n * in_size(net); i++)
+        x[i] = (float)mn_rng_normal(&rng);
+    ck_assert_int_eq(mn_net_bn_stats(net, 0, NULL, NULL), MN_ESTATE);
+    ck_assert_int_eq(mn_net_relu_pattern(net, NULL, 0), MN_ESTATE);
+    mn_net_forward(net, x, n);
+    /* the standalone batchnorm layer: statistics of its input, by hand */
+    const struct mn_bn_site *bs;
+    int nb = mn_net_bn_sites(net, &bs), found = 0;
+    ck_assert_int_eq(nb, 5); /* conv, dwconv, 1×1 shortcut, standalone, dense */
+    for (int k = 0; k < nb; k++) {
+        const struct mn_layer *l = &mn_net_graph(net)->layers[bs[k].layer];
+        if (l->op != MN_OP_BATCHNORM)
+            continue;
+        found = 1;
+        const float *in = mn_net_layer_output(net, l->in[0]);
+        int c = l->out.c, hw = l->out.h * l->out.w;
+        double mean[8], var[8];
+        ck_assert_int_eq(mn_net_bn_stats(net, k, mean, var), 0);
+        for (int ch = 0; ch < c; ch++) {
+            double s = 0, s2 = 0;
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < hw; j++) {
+                    double v = in[((int64_t)i * c + ch) * hw + j];
+                    s += v;
+                    s2 += v * v;
+                }
+            double m = s / (n * hw);
+            ck_assert_double_eq_tol(mean[ch], m, 1e-5);
+            ck_assert_double_eq_tol(var[ch], s2 / (n * hw) - m * m, 1e-4);
+        }
+    }
+    ck_assert(found);
+    ck_assert_int_eq(mn_net_bn_stats(net, nb, NULL, NULL), MN_EINVAL);
+    /* relu pattern: one bit per positive ReLU output */
+    const struct mn_relu_site *rs;
+    int nr = mn_net_relu_sites(net, &rs);
+    ck_assert_int_eq(nr, 5); /* conv, dwconv(relu6), add, strided conv, dense */
+    int64_t bits = mn_net_relu_bits(net), wps = (bits + 63) / 64;
+    uint64_t *words = malloc((size_t)(n * wps) * sizeof *words);
+    ck_assert_int_eq(mn_net_relu_pattern(net, words, wps - 1), MN_EINVAL);
+    ck_assert_int_eq(mn_net_relu_pattern(net, words, wps), n);
+    for (int s = 0; s < n; s++) {
+        int64_t pos = 0, set = 0;
+        for (int k = 0; k < nr; k++) {
+            const float *y = mn_net_layer_output(net, rs[k].layer) + s * rs[k].size;
+            for (int64_t e = 0; e < rs[k].size; e++)
+                pos += y[e] > 0;
+        }
+        for (int64_t w = 0; w < wps; w++)
+            set += __builtin_popcountll(words[s * wps + w]);
+        ck_assert_int_eq(set, pos);
+        ck_assert_int_gt(pos, 0);
+    }
+    free(words);
+    free(x);
+    mn_net_free(net);
+    mn_graph_free(g);
+}
+END_TEST
+
+START_TEST(initialisation)
+{
+    struct mn_graph *g = mn_graph_new(32, 6, 6);
+    mn_graph_conv2d(g, 0, 64, 3, 1, 1, 1, 1, MN_ACT_RELU); /* fan_in 288, fan_out 576 */
+    struct mn_net *net = make(g, 1, MN_F32, 0);
+    const struct mn_param_view *v;
+    ck_assert_int_eq(mn_net_param_views(net, &v), 4);
+    ck_assert_int_eq(v[0].kind, MN_PARAM_WEIGHT);
+    ck_assert_int_eq(v[0].shape[1], 32);
+    ck_assert_int_eq(v[1].kind, MN_PARAM_BIAS);
+    ck_assert_int_eq(v[2].kind, MN_PARAM_BN_GAMMA);
+    ck_assert_int_eq(v[3].offset + v[3].count, mn_net_n_params(net));
+    ck_assert_int_eq(mn_net_n_params(net), mn_graph_params(g));
+    for (enum mn_init s = MN_INIT_TORCH; s < MN_INIT_COUNT; s++) {
+        ck_assert_int_eq(mn_net_init_params(net, s, 99), 0);
+        const float *p = mn_net_params(net);
+        double s1 = 0, s2 = 0, bound = 1 / sqrt(288.0), bmax = 0;
+        for (int64_t i = 0; i < v[0].count; i++) {
+            s1 += p[i];
+            s2 += (double)p[i] * p[i];
+            if (s == MN_INIT_TORCH)
+                ck_assert_double_le(fabs(p[i]), bound);
+        }
+        double var = s2 / v[0].count - (s1 / v[0].count) * (s1 / v[0].count);
+        double want = s == MN_INIT_TORCH ? bound * bound / 3
+                      : s == MN_INIT_KAIMING_FAN_IN ? 2.0 / 288 : 2.0 / 576;
+        ck_assert_double_eq_tol(var / want, 1.0, 0.05);
+        for (int64_t i = 0; i < 64; i++) {
+            bmax = fmax(bmax, fabs(p[v[1].offset + i]));
+            ck_assert_double_eq(p[v[2].offset + i], 1.0);
+            ck_assert_double_eq(p[v[3].offset + i], 0.0);
+        }
+        if (s == MN_INIT_TORCH)
+            ck_assert(bmax > 0 && bmax <= bound);
+        else
+            ck_assert_double_eq(bmax, 0.0);
+    }
+    ck_assert_int_eq(mn_net_init_params(net, MN_INIT_COUNT, 1), MN_EINVAL);
+    mn_net_free(net);
+    mn_graph_free(g);
+}
+END_TEST
+
+/* Same graph and seed → bit-identical parameters, outputs and gradients; float32 and
+ * float64 networks hold the same parameters and agree closely. */
+START_TEST(determinism)
+{
+    struct mn_graph *g = nb201(4, 2, 16, 10, arch_a);
+    int n = 8;
+    struct mn_net *a = make(g, n, MN_F32, 0), *b = make(g, n, MN_F32, 0);
+    struct mn_net *d = make(g, n, MN_F64, 0);
+    int64_t np = mn_net_n_params(a), nx = n * in_size(a), no = n * out_size(a);
+    ck_assert_mem_eq(mn_net_params(a), mn_net_params(b), (size_t)np * sizeof(float));
+    for (int64_t k = 0; k < np; k++)
+        ck_assert(mn_net_params_f64(d)[k] == mn_net_params(a)[k]);
+    struct mn_rng rng;
+    mn_rng_seed(&rng, 21, 0);
+    float *x = malloc((size_t)nx * sizeof *x), *r = malloc((size_t)no * sizeof *r);
+    double *xd = malloc((size_t)nx * sizeof *xd), *rd = malloc((size_t)no * sizeof *rd);
+    for (int64_t i = 0; i < nx; i++)
+        xd[i] = x[i] = (float)mn_rng_normal(&rng);
+    for (int64_t i = 0; i < no; i++)
+        rd[i] = r[i] = 1;
+    const float *ya = mn_net_forward(a, x, n), *yb = mn_net_forward(b, x, n);
+    ck_assert_mem_eq(ya, yb, (size_t)no * sizeof *ya);
+    const double *yd = mn_net_forward_f64(d, xd, n);
+    for (int64_t i = 0; i < no; i++)
+        ck_assert_double_eq_tol(ya[i], yd[i], 1e-4 * fmax(1, fabs(yd[i])));
+    mn_net_backward(a, r, NULL, 0);
+    mn_net_backward(b, r, NULL, 0);
+    ck_assert_mem_eq(mn_net_grads(a), mn_net_grads(b), (size_t)np * sizeof(float));
+    mn_net_init_params(b, MN_INIT_TORCH, 12);
+    ck_assert(memcmp(mn_net_params(a), mn_net_params(b), (size_t)np * sizeof(float)) != 0);
+    free(x);
+    free(r);
+    free(xd);
+    free(rd);
+    mn_net_free(a);
+    mn_net_free(b);
+    mn_net_free(d);
+    mn_graph_free(g);
+}
+END_TEST
+
+START_TEST(errors)
+{
+    struct mn_error err;
+    struct mn_graph *g = unas();
+    ck_assert_ptr_null(mn_net_create(g, 0, NULL, &err));
+    ck_assert_int_eq(err.code, MN_EINVAL);
+    struct mn_net_opts bad = {(enum mn_dtype)7, 0};
+    ck_assert_ptr_null(mn_net_create(g, 2, &bad, &err));
+    struct mn_graph *h = mn_graph_clone(g);
+    h->layers[3].out.c = 99; /* inconsistent shape */
+    ck_assert_ptr_null(mn_net_create(h, 2, NULL, &err));
+    ck_assert_int_eq(err.code, MN_EINVAL);
+    h->layers[3].out.c = g->layers[3].out.c;
+    h->layers[5].in[0] = 9; /* forward reference */
+    ck_assert_ptr_null(mn_net_create(h, 2, NULL, &err));
+    mn_graph_free(h);
+    struct mn_graph *only_input = mn_graph_new(1, 2, 2);
+    ck_assert_ptr_null(mn_net_create(only_input, 1, NULL, &err));
+    mn_graph_free(only_input);
+
+    struct mn_net *net = make(g, 2, MN_F32, 0);
+    float x[2 * 300] = {0}, r[8] = {0};
+    ck_assert_int_eq(mn_net_backward(net, r, NULL, 0), MN_ESTATE);
+    ck_assert_ptr_null(mn_net_forward(net, x, 3));
+    ck_assert_ptr_null(mn_net_forward(net, x, 0));
+    ck_assert_ptr_null(mn_net_forward_f64(net, (const double *)x, 1));
+    ck_assert_ptr_null(mn_net_params_f64(net));
+    ck_assert_ptr_nonnull(mn_net_forward(net, x, 2));
+    ck_assert_int_eq(mn_net_backward(net, r, NULL, MN_BW_PER_SAMPLE), MN_EINVAL);
+    ck_assert_int_eq(mn_net_backward_f64(net, (const double *)r, NULL, 0), MN_EINVAL);
+    ck_assert_ptr_null(mn_net_layer_output(net, 99));
+    mn_net_free(net);
+    mn_net_free(NULL);
+    mn_graph_free(g);
+}
+END_TEST
+
+/* Gradient buffers with disjoint live ranges share memory: ten more layers in a chain
+ * add only their activations. The input gradient is exact even when the input feeds
+ * several layers. */
+START_TEST(gradient_memory_is_reused)
+{
+    int64_t bytes[2];
+    for (int k = 0; k < 2; k++) {
+        struct mn_graph *g = mn_graph_new(4, 8, 8);
+        int x = mn_graph_conv2d(g, 0, 8, 3, 1, 1, 0, 0, MN_ACT_NONE);
+        for (int i = 0; i < 10 + 10 * k; i++)
+            x = mn_graph_unary(g, MN_OP_RELU, x);
+        struct mn_net *net = make(g, 16, MN_F32, 0);
+        bytes[k] = mn_net_memory_bytes(net);
+        mn_net_free(net);
+        mn_graph_free(g);
+    }
+    int64_t act = 16 * 8 * 8 * 8 * (int64_t)sizeof(float);
+    ck_assert_int_le(bytes[1] - bytes[0], 10 * act + 64);
+    ck_assert_int_ge(bytes[1] - bytes[0], 10 * act - 64);
+}
+END_TEST
+
+Suite *net_suite(void)
+{
+    Suite *s = suite_create("net");
+    TCase *tc = tcase_create("engine");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, nb201_cell_gradients);
+    tcase_add_test(tc, unas_chain_gradients);
+    tcase_add_test(tc, per_sample_gradients);
+    tcase_add_test(tc, bn_modes);
+    tcase_add_test(tc, bn_statistics_and_relu_pattern);
+    tcase_add_test(tc, initialisation);
+    tcase_add_test(tc, determinism);
+    tcase_add_test(tc, errors);
+    tcase_add_test(tc, gradient_memory_is_reused);
+    suite_add_tcase(s, tc);
+    return s;
+}
