@@ -52,7 +52,7 @@ static int upsert_worker(struct mn_server *srv, const char *id, const char *vers
 {
     static const char sql[] =
         "INSERT INTO workers (id, version, scoring_version, first_seen, last_seen, leases, "
-        "results) VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6) ON CONFLICT (id) DO UPDATE SET "
+        "results) VALUES (?1, coalesce(?2, ''), ?3, ?4, ?4, ?5, ?6) ON CONFLICT (id) DO UPDATE SET "
         "version=coalesce(?2, version), scoring_version=?3, last_seen=?4, "
         "leases=leases+?5, results=results+?6";
     sqlite3_stmt *st = mn_store_prep(srv->store, sql);
@@ -61,8 +61,6 @@ static int upsert_worker(struct mn_server *srv, const char *id, const char *vers
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     if (version)
         sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_text(st, 2, "", -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, scoring_version);
     sqlite3_bind_double(st, 4, now);
     sqlite3_bind_int(st, 5, leases);
