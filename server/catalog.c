@@ -2,7 +2,7 @@
 #include "catalog.h"
 #include <stdio.h>
 #include <string.h>
-#include "interim_mcu.h"
+#include "mcu.h"
 #include "space.h"
 
 #define SCORING_VERSION 1
@@ -52,8 +52,11 @@ int mn_catalog_mcu(const cJSON *spec, cJSON **profile, char *id, size_t id_len,
                    double *sram_bytes, double *flash_bytes, struct mn_error *err)
 {
     struct mn_mcu *m = NULL;
-    if (cJSON_IsString(spec))
+    if (cJSON_IsString(spec)) {
         m = mn_mcu_builtin(spec->valuestring, err);
+        if (!m && err) /* the id is the mcu field itself */
+            err->field[0] = '\0';
+    }
     else if (cJSON_IsObject(spec))
         m = mn_mcu_from_json(spec, err);
     else

@@ -45,8 +45,11 @@ static int parse_space(struct mn_jobspec *s, const cJSON *in, cJSON *out, struct
         return mn_error_set(err, MN_EINVAL, "space.name", "'name' must be a string");
     s->space = mn_space_create(name, settings, err);
     if (!s->space) {
-        if (err && strcmp(err->field, "name") != 0)
+        /* common/space.c names no field for an unknown space, a settings field else */
+        if (err && err->field[0])
             mn_error_prefix_field(err, "settings");
+        else if (err)
+            snprintf(err->field, sizeof err->field, "name");
         if (err && err->code != MN_ENOMEM)
             err->code = MN_EINVAL;
         return at(MN_EINVAL, err, "space");
