@@ -303,7 +303,7 @@ int mn_job_save(struct mn_job *j)
     static const char sql[] =
         "UPDATE jobs SET status=?, reason=?, finished_at=?, updated_at=?, n_proposed=?, "
         "n_rejected=?, n_scored=?, n_done=?, generation=?, stale=?, hypervolume=?, scale=?, "
-        "strategy_state=? WHERE id=?";
+        "strategy_state=coalesce(?13, strategy_state) WHERE id=?14";
     sqlite3_stmt *st = mn_store_prep(j->store, sql);
     if (!st)
         return MN_EDB;
