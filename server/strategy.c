@@ -3,9 +3,11 @@
 #include <string.h>
 
 extern const struct mn_strategy mn_strategy_random;
+extern const struct mn_strategy mn_strategy_monas;
 
 static const struct mn_strategy *const strategies[] = {
     &mn_strategy_random,
+    &mn_strategy_monas,
 };
 
 const struct mn_strategy *mn_strategy_find(const char *name)
