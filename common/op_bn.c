@@ -34,8 +34,8 @@ void F(mn_bn_fwd)(T *y, T *mean, T *var, const T *x, const T *gamma, const T *be
         T a = (T)(gamma[ch] / sqrt((double)var[ch] + MN_BN_EPS));
         T b = beta[ch] - mean[ch] * a;
         for (int i = 0; i < n; i++) {
-            const T *xc = x + ((int64_t)i * c + ch) * hw;
-            T *yc = y + ((int64_t)i * c + ch) * hw;
+            const T *restrict xc = x + ((int64_t)i * c + ch) * hw;
+            T *restrict yc = y + ((int64_t)i * c + ch) * hw;
             for (int64_t j = 0; j < hw; j++)
                 yc[j] = xc[j] * a + b;
         }
@@ -74,8 +74,9 @@ void F(mn_bn_bwd)(T *dx, T *dgamma, T *dbeta, const T *dy, const T *x, const T *
         T k = (T)(gamma[ch] * inv);
         T cdy = frozen ? 0 : (T)(sdy / m), cx = frozen ? 0 : (T)(sdyx / m * inv);
         for (int i = 0; i < n; i++) {
-            const T *xc = x + ((int64_t)i * c + ch) * hw, *dyc = dy + ((int64_t)i * c + ch) * hw;
-            T *dxc = dx + ((int64_t)i * c + ch) * hw;
+            const T *restrict xc = x + ((int64_t)i * c + ch) * hw;
+            const T *restrict dyc = dy + ((int64_t)i * c + ch) * hw;
+            T *restrict dxc = dx + ((int64_t)i * c + ch) * hw;
             for (int64_t j = 0; j < hw; j++)
                 dxc[j] += k * (dyc[j] - cdy - (xc[j] - (T)mu) * cx);
         }

@@ -52,12 +52,13 @@ static void F(im2col)(T *col, const T *x, const struct mn_win *d)
                         continue;
                     }
                     int64_t off = (int64_t)iy * d->w - d->pl + kx;
-                    for (int ox = 0; ox < lo; ox++)
-                        r[ox] = 0;
-                    for (int ox = lo; ox < hi; ox++)
-                        r[ox] = xc[off + ox * d->sw];
-                    for (int ox = hi; ox < d->wo; ox++)
-                        r[ox] = 0;
+                    memset(r, 0, (size_t)lo * sizeof *r);
+                    if (d->sw == 1)
+                        memcpy(r + lo, xc + off + lo, (size_t)(hi - lo) * sizeof *r);
+                    else
+                        for (int ox = lo; ox < hi; ox++)
+                            r[ox] = xc[off + ox * d->sw];
+                    memset(r + hi, 0, (size_t)(d->wo - hi) * sizeof *r);
                 }
             }
 }
@@ -77,10 +78,16 @@ static void F(col2im)(T *x, const T *col, const struct mn_win *d)
                     int iy = oy * d->sh - d->pt + ky;
                     if (iy < 0 || iy >= d->h)
                         continue;
-                    const T *r = row + (int64_t)oy * d->wo;
+                    const T *restrict r = row + (int64_t)oy * d->wo;
                     int64_t off = (int64_t)iy * d->w - d->pl + kx;
-                    for (int ox = lo; ox < hi; ox++)
-                        xc[off + ox * d->sw] += r[ox];
+                    if (d->sw == 1) {
+                        T *restrict xr = xc + off + lo;
+                        for (int ox = 0; ox < hi - lo; ox++)
+                            xr[ox] += r[lo + ox];
+                    } else {
+                        for (int ox = lo; ox < hi; ox++)
+                            xc[off + ox * d->sw] += r[ox];
+                    }
                 }
             }
 }

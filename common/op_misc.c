@@ -2,6 +2,7 @@
 /* op_misc.c — element-wise and small kernels (see ops.h): ReLU/ReLU6, add,
  * accumulate, dense (GEMM), softmax. Compiled for float and double. */
 #include <math.h>
+#include <string.h>
 #include "ops.h"
 
 #define MN_TMPL_FILE "op_misc.c"
@@ -10,18 +11,19 @@
 
 void F(mn_act_fwd)(T *y, const T *x, int64_t size, enum mn_act act)
 {
+    if (y != x)
+        memcpy(y, x, (size_t)size * sizeof *y);
+    T *restrict v = y; /* in place from here: one pointer, so loops vectorise */
     switch (act) {
     case MN_ACT_RELU:
         for (int64_t i = 0; i < size; i++)
-            y[i] = x[i] > 0 ? x[i] : 0;
+            v[i] = v[i] > 0 ? v[i] : 0;
         break;
     case MN_ACT_RELU6:
         for (int64_t i = 0; i < size; i++)
-            y[i] = x[i] > 0 ? (x[i] < 6 ? x[i] : 6) : 0;
+            v[i] = v[i] > 0 ? (v[i] < 6 ? v[i] : 6) : 0;
         break;
     default:
-        for (int64_t i = 0; y != x && i < size; i++)
-            y[i] = x[i];
         break;
     }
 }
@@ -37,13 +39,14 @@ static inline T F(act_grad)(T y, enum mn_act act)
     return 1;
 }
 
-void F(mn_act_bwd)(T *dx, const T *dy, const T *y, int64_t size, enum mn_act act)
+void F(mn_act_bwd)(T *restrict dx, const T *restrict dy, const T *restrict y, int64_t size,
+                   enum mn_act act)
 {
     for (int64_t i = 0; i < size; i++)
         dx[i] += dy[i] * F(act_grad)(y[i], act);
 }
 
-void F(mn_act_mask)(T *dy, const T *y, int64_t size, enum mn_act act)
+void F(mn_act_mask)(T *restrict dy, const T *restrict y, int64_t size, enum mn_act act)
 {
     if (act == MN_ACT_NONE)
         return;
@@ -51,17 +54,17 @@ void F(mn_act_mask)(T *dy, const T *y, int64_t size, enum mn_act act)
         dy[i] *= F(act_grad)(y[i], act);
 }
 
-void F(mn_add_fwd)(T *y, const T *const *x, int n_in, int64_t size)
+void F(mn_add_fwd)(T *restrict y, const T *const *x, int n_in, int64_t size)
 {
-    for (int64_t i = 0; i < size; i++) {
-        T s = x[0][i];
-        for (int k = 1; k < n_in; k++)
-            s += x[k][i];
-        y[i] = s;
+    memcpy(y, x[0], (size_t)size * sizeof *y);
+    for (int k = 1; k < n_in; k++) {
+        const T *restrict xk = x[k];
+        for (int64_t i = 0; i < size; i++)
+            y[i] += xk[i];
     }
 }
 
-void F(mn_acc)(T *dx, const T *dy, int64_t size)
+void F(mn_acc)(T *restrict dx, const T *restrict dy, int64_t size)
 {
     for (int64_t i = 0; i < size; i++)
         dx[i] += dy[i];

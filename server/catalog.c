@@ -42,21 +42,12 @@ int mn_catalog_check_proxies(const cJSON *obj, struct mn_error *err)
     return MN_OK;
 }
 
-static double num_or_zero(const cJSON *obj, const char *key)
-{
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
-    return cJSON_IsNumber(j) && j->valuedouble > 0 ? j->valuedouble : 0.0;
-}
-
 int mn_catalog_mcu(const cJSON *spec, cJSON **profile, char *id, size_t id_len,
                    double *sram_bytes, double *flash_bytes, struct mn_error *err)
 {
     struct mn_mcu *m = NULL;
-    if (cJSON_IsString(spec)) {
+    if (cJSON_IsString(spec))
         m = mn_mcu_builtin(spec->valuestring, err);
-        if (!m && err) /* the id is the mcu field itself */
-            err->field[0] = '\0';
-    }
     else if (cJSON_IsObject(spec))
         m = mn_mcu_from_json(spec, err);
     else
@@ -64,15 +55,17 @@ int mn_catalog_mcu(const cJSON *spec, cJSON **profile, char *id, size_t id_len,
     if (!m) {
         if (err && err->code != MN_EINVAL && err->code != MN_EPARSE)
             err->code = MN_EINVAL;
+        if (err && cJSON_IsString(spec)) /* the id itself is the offending field */
+            err->field[0] = 0;
         return MN_EINVAL;
     }
     *profile = mn_mcu_to_json(m);
     snprintf(id, id_len, "%s", mn_mcu_id(m));
+    *sram_bytes = (double)m->sram_bytes;
+    *flash_bytes = (double)m->flash_bytes;
     mn_mcu_free(m);
     if (!*profile)
         return mn_error_set(err, MN_ENOMEM, "", "out of memory");
-    *sram_bytes = num_or_zero(*profile, "sram_bytes");
-    *flash_bytes = num_or_zero(*profile, "flash_bytes");
     return MN_OK;
 }
 

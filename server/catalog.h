@@ -20,7 +20,7 @@ int mn_catalog_check_proxies(const cJSON *proxies, struct mn_error *err);
 
 /* Resolves a job's mcu field (a built-in profile id string, or an inline profile
  * object) to the full profile JSON (*profile, caller owns), its id, and its SRAM and
- * flash sizes in bytes (0 when the profile does not state them). */
+ * flash sizes in bytes. */
 int mn_catalog_mcu(const cJSON *spec, cJSON **profile, char *id, size_t id_len,
                    double *sram_bytes, double *flash_bytes, struct mn_error *err);
 

@@ -27,6 +27,20 @@ static int object_or_absent(const cJSON *parent, const char *key, const cJSON **
     return MN_OK;
 }
 
+static int known_space(const char *name)
+{
+    cJSON *all = mn_spaces_describe();
+    const cJSON *sp;
+    int found = 0;
+    cJSON_ArrayForEach(sp, all)
+    {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(sp, "name");
+        found |= cJSON_IsString(n) && strcmp(n->valuestring, name) == 0;
+    }
+    cJSON_Delete(all);
+    return found;
+}
+
 static int parse_space(struct mn_jobspec *s, const cJSON *in, cJSON *out, struct mn_error *err)
 {
     static const char *const keys[] = {"name", "settings", NULL};
@@ -43,13 +57,11 @@ static int parse_space(struct mn_jobspec *s, const cJSON *in, cJSON *out, struct
         return at(rc, err, "space");
     if (!name)
         return mn_error_set(err, MN_EINVAL, "space.name", "'name' must be a string");
+    if (!known_space(name))
+        return mn_error_set(err, MN_EINVAL, "space.name", "unknown search space '%s'", name);
     s->space = mn_space_create(name, settings, err);
     if (!s->space) {
-        /* common/space.c names no field for an unknown space, a settings field else */
-        if (err && err->field[0])
-            mn_error_prefix_field(err, "settings");
-        else if (err)
-            snprintf(err->field, sizeof err->field, "name");
+        mn_error_prefix_field(err, "settings");
         if (err && err->code != MN_ENOMEM)
             err->code = MN_EINVAL;
         return at(MN_EINVAL, err, "space");

@@ -1,93 +1,46 @@
 /* check_net.c — the CNN engine (net.h) on whole networks: finite-difference checks of
- * parameter and input gradients through a small NB201-like network (ReLU-Conv-BN
- * edges, avg pools, node sums, zero, residual block) and a small μNAS-like chain
+ * parameter and input gradients through small NB201 networks from the nb201 space
+ * (ReLU-Conv-BN edges, avg pools, node sums, zero, residual blocks) and a small μNAS-like chain
  * (branch merged by Add, depthwise, asymmetric padding, pools, dense, softmax);
  * per-sample gradients; BN modes and statistics; ReLU patterns; initialisation;
  * determinism; errors; memory reuse. */
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include "net.h"
 #include "rng.h"
+#include "space.h"
 
-/* ---- NB201-like networks from graph.h builders ---- */
+/* ---- NB201 networks from the nb201 space (small settings) ---- */
 
-enum { E_NONE, E_SKIP, E_C1, E_C3, E_AVG };
-
-static int relu_conv_bn(struct mn_graph *g, int in, int c, int k, int stride, int pad)
+/* An NB201 network for `arch` with C channels, N cells per stage, hw×hw inputs. */
+static struct mn_graph *nb201(int c, int n, int hw, int classes, const char *arch)
 {
-    int r = mn_graph_unary(g, MN_OP_RELU, in);
-    return mn_graph_conv2d(g, r, c, k, stride, pad, 0, 1, MN_ACT_NONE);
-}
-
-/* An edge's output, or -1 for 'none'. */
-static int edge(struct mn_graph *g, int in, int op, int c)
-{
-    switch (op) {
-    case E_SKIP:
-        return in;
-    case E_C1:
-        return relu_conv_bn(g, in, c, 1, 1, 0);
-    case E_C3:
-        return relu_conv_bn(g, in, c, 3, 1, 1);
-    case E_AVG:
-        return mn_graph_pool(g, MN_OP_AVGPOOL, in, 3, 1, 1, 0);
-    default:
-        return -1;
-    }
-}
-
-/* A cell: node j sums edges i→j (ops in NB201 string order); all 'none' → zero. */
-static int cell(struct mn_graph *g, int in, int c, const int ops[6])
-{
-    int node[4] = {in, -1, -1, -1}, e = 0;
-    for (int j = 1; j < 4; j++) {
-        int terms[3], n = 0;
-        for (int i = 0; i < j; i++, e++) {
-            int t = edge(g, node[i], ops[e], c);
-            if (t >= 0)
-                terms[n++] = t;
-        }
-        node[j] = n == 0 ? mn_graph_unary(g, MN_OP_ZERO, in)
-                  : n == 1 ? terms[0]
-                           : mn_graph_addn(g, terms, n, MN_ACT_NONE);
-    }
-    return node[3];
-}
-
-static int resblock(struct mn_graph *g, int in, int c)
-{
-    int a = relu_conv_bn(g, in, c, 3, 2, 1);
-    int b = relu_conv_bn(g, a, c, 3, 1, 1);
-    int p = mn_graph_pool(g, MN_OP_AVGPOOL, in, 2, 2, 0, 0);
-    int s = mn_graph_conv2d(g, p, c, 1, 1, 0, 0, 0, MN_ACT_NONE);
-    int ins[2] = {b, s};
-    return mn_graph_addn(g, ins, 2, MN_ACT_NONE);
-}
-
-/* NB201 macro: stem conv3×3+BN, 3 stages of n cells (C, 2C, 4C) with residual blocks
- * between them, BN-ReLU, global average pool, linear. */
-static struct mn_graph *nb201(int c, int n, int hw, int classes, const int ops[6])
-{
-    struct mn_graph *g = mn_graph_new(3, hw, hw);
-    int x = mn_graph_conv2d(g, 0, c, 3, 1, 1, 0, 1, MN_ACT_NONE);
-    for (int s = 0; s < 3; s++) {
-        if (s)
-            x = resblock(g, x, c << s);
-        for (int k = 0; k < n; k++)
-            x = cell(g, x, c << s, ops);
-    }
-    struct mn_layer bn = mn_layer_make(MN_OP_BATCHNORM, x);
-    bn.act = MN_ACT_RELU;
-    x = mn_graph_add(g, &bn);
-    x = mn_graph_unary(g, MN_OP_GAVGPOOL, x);
-    ck_assert_int_ge(mn_graph_dense(g, x, classes, 1, MN_ACT_NONE), 0);
+    char text[160];
+    snprintf(text, sizeof text, "{\"C\":%d,\"N\":%d,\"classes\":%d,"
+             "\"input\":{\"c\":3,\"h\":%d,\"w\":%d}}", c, n, classes, hw, hw);
+    cJSON *settings = cJSON_Parse(text);
+    struct mn_error err;
+    struct mn_space *sp = mn_space_create("nb201", settings, &err);
+    ck_assert_msg(sp != NULL, "%s", err.message);
+    struct mn_arch *a = NULL;
+    struct mn_graph *g = NULL;
+    ck_assert_int_eq(mn_space_arch_from_text(sp, arch, &a, &err), 0);
+    ck_assert_int_eq(mn_space_lower(sp, a, &g, &err), 0);
+    mn_arch_free(a);
+    mn_space_free(sp);
+    cJSON_Delete(settings);
     return g;
 }
 
-static const int arch_a[6] = {E_C3, E_SKIP, E_C1, E_AVG, E_NONE, E_C3};
-static const int arch_b[6] = {E_NONE, E_SKIP, E_C3, E_AVG, E_NONE, E_C1}; /* zero node */
+/* every op kind; node 1 alone, so its sum is an add of two edges */
+static const char *const arch_a =
+    "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|";
+/* node 1 is 'none' only: a zero layer */
+static const char *const arch_b =
+    "|none~0|+|skip_connect~0|nor_conv_3x3~1|+|avg_pool_3x3~0|none~1|nor_conv_1x1~2|";
 
 /* μNAS-like chain: conv-BN-ReLU, max pool, a dwconv/1×1 branch and a 1×1 shortcut
  * merged by Add+ReLU, avg pool counting padding, TF-'same' strided conv, standalone
@@ -219,12 +172,23 @@ static double fd_net(const struct mn_graph *g, int n, int max_p)
 
 /* ---- tests ---- */
 
+static int count_ops(const struct mn_graph *g, enum mn_op op)
+{
+    int n = 0;
+    for (int i = 0; i < g->n; i++)
+        n += g->layers[i].op == op;
+    return n;
+}
+
 START_TEST(nb201_cell_gradients)
 {
     struct mn_graph *g = nb201(2, 1, 8, 3, arch_a);
+    ck_assert_int_gt(count_ops(g, MN_OP_AVGPOOL), 0);
+    ck_assert_int_gt(count_ops(g, MN_OP_ADD), 0);
     ck_assert_double_le(fd_net(g, 3, 600), 1e-5);
     mn_graph_free(g);
     g = nb201(2, 1, 8, 3, arch_b);
+    ck_assert_int_gt(count_ops(g, MN_OP_ZERO), 0);
     ck_assert_double_le(fd_net(g, 3, 600), 1e-5);
     mn_graph_free(g);
 }
