@@ -5,13 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cli.h"
 #include "commands.h"
 #include "cost.h"
 #include "json.h"
 #include "mcu.h"
 #include "space.h"
-
-#define MAX_ARCH_TEXT (1 << 20)
 
 void mn_cmd_estimate_help(FILE *out)
 {
@@ -41,50 +40,6 @@ struct opts {
     const char *space, *settings, *mcu, *mcu_file, *file;
     int layers, show;
 };
-
-/* Prints "monas-worker estimate: [where: ][field: ]message" on one line. */
-static void report(const char *where, const struct mn_error *e)
-{
-    fprintf(stderr, "monas-worker estimate: %s%s%s%s%s\n", where ? where : "",
-            where ? ": " : "", e->field, e->field[0] ? ": " : "", e->message);
-}
-
-static char *read_file(const char *path, struct mn_error *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        mn_error_set(err, MN_EIO, NULL, "cannot open %s", path);
-        return NULL;
-    }
-    char *buf = malloc(MAX_ARCH_TEXT + 1);
-    size_t n = buf ? fread(buf, 1, MAX_ARCH_TEXT + 1, f) : 0;
-    fclose(f);
-    if (!buf || n > MAX_ARCH_TEXT) {
-        free(buf);
-        mn_error_set(err, MN_ETOOBIG, NULL, "%s: larger than %d bytes", path, MAX_ARCH_TEXT);
-        return NULL;
-    }
-    buf[n] = '\0';
-    return buf;
-}
-
-static struct mn_mcu *load_mcu(const struct opts *o, struct mn_error *err)
-{
-    if (!o->mcu_file)
-        return mn_mcu_builtin(o->mcu, err);
-    char *text = read_file(o->mcu_file, err);
-    if (!text)
-        return NULL;
-    cJSON *j = cJSON_Parse(text);
-    free(text);
-    if (!j) {
-        mn_error_set(err, MN_EPARSE, NULL, "%s: malformed JSON", o->mcu_file);
-        return NULL;
-    }
-    struct mn_mcu *m = mn_mcu_from_json(j, err);
-    cJSON_Delete(j);
-    return m;
-}
 
 /* Estimates one architecture (text form, or JSON when json is set) and prints it. */
 static int estimate_one(const struct mn_space *sp, const struct mn_mcu *m, const char *text,
@@ -129,29 +84,6 @@ done:
     return rc;
 }
 
-/* Runs estimate_one over the lines of text; returns the number of failures. */
-static int each_line(const struct mn_space *sp, const struct mn_mcu *m, char *text, int json,
-                     const struct opts *o, const char *source)
-{
-    int failures = 0, lineno = 0;
-    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-        struct mn_error err = {0};
-        char where[64];
-        lineno++;
-        size_t len = strlen(line);
-        if (len && line[len - 1] == '\r')
-            line[len - 1] = '\0';
-        if (!line[strspn(line, " \t")])
-            continue;
-        snprintf(where, sizeof where, "%s line %d", source, lineno);
-        if (estimate_one(sp, m, line, json, o->layers, &err)) {
-            report(where, &err);
-            failures++;
-        }
-    }
-    return failures;
-}
-
 int mn_cmd_estimate(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -168,8 +100,7 @@ int mn_cmd_estimate(int argc, char **argv)
     struct mn_error err = {0};
     struct mn_space *sp = NULL;
     struct mn_mcu *m = NULL;
-    cJSON *settings = NULL;
-    char *text = NULL;
+    struct mn_cli_items items = {0};
     int c, status = MN_EXIT_FAIL, failures = 0;
     optind = 1;
     opterr = 0;
@@ -188,17 +119,10 @@ int mn_cmd_estimate(int argc, char **argv)
             return MN_EXIT_USAGE;
         }
     }
-    if (strcmp(o.mcu, "list") == 0 && !o.mcu_file) {
-        cJSON *l = mn_mcu_list_json();
-        char *s = l ? mn_json_print(l) : NULL;
-        if (s)
-            printf("%s\n", s);
-        free(s);
-        cJSON_Delete(l);
-        return s ? MN_EXIT_OK : MN_EXIT_FAIL;
-    }
-    if (!(m = load_mcu(&o, &err))) {
-        report(o.mcu_file ? o.mcu_file : NULL, &err);
+    if (strcmp(o.mcu, "list") == 0 && !o.mcu_file)
+        return mn_cli_print_mcu_list();
+    if (!(m = mn_cli_load_mcu(o.mcu, o.mcu_file, &err))) {
+        mn_cli_report("estimate", o.mcu_file ? o.mcu_file : NULL, &err);
         goto done;
     }
     if (o.show) {
@@ -211,58 +135,23 @@ int mn_cmd_estimate(int argc, char **argv)
         cJSON_Delete(j);
         goto done;
     }
-    if (o.settings && !(settings = cJSON_Parse(o.settings))) {
-        fprintf(stderr, "monas-worker estimate: --settings: malformed JSON\n");
+    if (!(sp = mn_cli_space(o.space, o.settings, "--settings", &err))) {
+        mn_cli_report("estimate", NULL, &err);
         goto done;
     }
-    if (!(sp = mn_space_create(o.space, settings, &err))) {
-        mn_error_prefix_field(&err, err.field[0] ? "settings" : "space");
-        report(NULL, &err);
+    if (mn_cli_items(argc - optind, argv + optind, o.file, &items, &err)) {
+        mn_cli_report("estimate", NULL, &err);
+        status = err.code == MN_EINVAL ? MN_EXIT_USAGE : MN_EXIT_FAIL;
         goto done;
     }
-    if (optind < argc && o.file) {
-        fprintf(stderr, "monas-worker estimate: give architectures as arguments or with "
-                "--file, not both\n");
-        status = MN_EXIT_USAGE;
-        goto done;
-    }
-    if (optind < argc) {
-        for (int i = optind; i < argc; i++) {
-            char where[32];
-            snprintf(where, sizeof where, "argument %d", i - optind + 1);
-            if (estimate_one(sp, m, argv[i], 0, o.layers, &err)) {
-                report(where, &err);
-                failures++;
-            }
+    for (int i = 0; i < items.n; i++)
+        if (estimate_one(sp, m, items.v[i].text, items.v[i].json, o.layers, &err)) {
+            mn_cli_report("estimate", items.v[i].where, &err);
+            failures++;
         }
-    } else if (o.file) {
-        if (!(text = read_file(o.file, &err))) {
-            report("--file", &err);
-            goto done;
-        }
-        failures = each_line(sp, m, text, 0, &o, o.file);
-    } else {
-        size_t cap = 0, len = 0, got;
-        do {
-            if (cap - len < 4096) {
-                char *t = len + 4096 > MAX_ARCH_TEXT * 64 ? NULL : realloc(text, cap + 65536);
-                if (!t) {
-                    fprintf(stderr, "monas-worker estimate: stdin too large\n");
-                    goto done;
-                }
-                text = t;
-                cap += 65536;
-            }
-            got = fread(text + len, 1, cap - len - 1, stdin);
-            len += got;
-        } while (got > 0);
-        text[len] = '\0';
-        failures = each_line(sp, m, text, 1, &o, "stdin");
-    }
     status = failures ? MN_EXIT_FAIL : MN_EXIT_OK;
 done:
-    free(text);
-    cJSON_Delete(settings);
+    mn_cli_items_free(&items);
     mn_space_free(sp);
     mn_mcu_free(m);
     return status;

@@ -16,6 +16,8 @@ int mn_cmd_estimate(int argc, char **argv);
 void mn_cmd_estimate_help(FILE *out);
 int mn_cmd_calibrate(int argc, char **argv);
 void mn_cmd_calibrate_help(FILE *out);
+int mn_cmd_score(int argc, char **argv);
+void mn_cmd_score_help(FILE *out);
 
 /* Exit statuses shared by the subcommands. */
 enum { MN_EXIT_OK = 0, MN_EXIT_FAIL = 1, MN_EXIT_USAGE = 2 };

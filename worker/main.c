@@ -8,6 +8,8 @@ static const struct mn_command commands[] = {
      mn_cmd_estimate, mn_cmd_estimate_help},
     {"calibrate", "fit MCU latency coefficients to measured layers; report CV error",
      mn_cmd_calibrate, mn_cmd_calibrate_help},
+    {"score", "zero-cost proxies and MCU cost of architectures, one JSON line each",
+     mn_cmd_score, mn_cmd_score_help},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

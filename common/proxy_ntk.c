@@ -1,0 +1,119 @@
+/* proxy_ntk.c — TE-NAS's NTK condition number: J holds one row per sample, the
+ * gradient of that sample's summed logits with respect to every conv/dense weight and
+ * BN gamma (TE-NAS takes the parameters named "weight"; biases and BN betas are out);
+ * the proxy is λmax/λmin of J·Jᵀ, eigenvalues from LAPACK's dsyevd, J·Jᵀ accumulated
+ * in double with dsyrk over column blocks.
+ *
+ * Modes: "exact" runs one forward in BN training mode and one backward per sample
+ * through it (the batch statistics couple the samples, as in TE-NAS's per-sample
+ * backward with retain_graph); "fast" holds the BN statistics constant in backward
+ * (MN_BN_FROZEN), which makes samples independent, so one backward pass with
+ * per-sample gradient rows gives J. */
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "proxy_impl.h"
+
+#define CHUNK 1024 /* columns converted to double per dsyrk */
+
+static int in_j(enum mn_param_kind k)
+{
+    return k == MN_PARAM_WEIGHT || k == MN_PARAM_BN_GAMMA;
+}
+
+/* G [n][n] (upper triangle) = J·Jᵀ over the J columns, J rows n_params apart. */
+static int gram(struct mn_net *net, const float *J, int n, double *G)
+{
+    const struct mn_param_view *v;
+    int nv = mn_net_param_views(net, &v);
+    int64_t ld = mn_net_n_params(net);
+    double *buf = malloc((size_t)n * CHUNK * sizeof *buf);
+    if (!buf)
+        return MN_ENOMEM;
+    memset(G, 0, (size_t)n * (size_t)n * sizeof *G);
+    int m = 0;
+    for (int i = 0; i <= nv; i++) {
+        int64_t done = 0, count = i < nv && in_j(v[i].kind) ? v[i].count : 0;
+        while (done < count || (i == nv && m > 0)) {
+            int take = (int)(count - done < CHUNK - m ? count - done : CHUNK - m);
+            for (int r = 0; r < n; r++)
+                for (int k = 0; k < take; k++)
+                    buf[(int64_t)r * CHUNK + m + k] = J[r * ld + v[i].offset + done + k];
+            done += take;
+            m += take;
+            if (m == CHUNK || (i == nv && m > 0)) {
+                cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, n, m, 1.0, buf, CHUNK,
+                            1.0, G, n);
+                m = 0;
+            }
+        }
+    }
+    free(buf);
+    return MN_OK;
+}
+
+/* Fills the n gradient rows with J: one backward per sample (exact) or one backward
+ * with per-sample rows (fast). */
+static int jacobian(struct mn_net *net, int n, int64_t classes, enum mn_ntk_mode mode,
+                    float *dout)
+{
+    float *grads = mn_net_grads(net);
+    int64_t np = mn_net_n_params(net);
+    int rc;
+    if (mode == NTK_FAST) {
+        for (int64_t i = 0; i < n * classes; i++)
+            dout[i] = 1.0f;
+        mn_net_zero_grad(net);
+        return mn_net_backward(net, dout, NULL, MN_BW_PER_SAMPLE);
+    }
+    memset(dout, 0, (size_t)(n * classes) * sizeof *dout);
+    for (int s = n - 1; s >= 0; s--) { /* row 0 is the scratch row: sample 0 last */
+        for (int64_t k = 0; k < classes; k++)
+            dout[s * classes + k] = 1.0f;
+        memset(grads, 0, (size_t)np * sizeof *grads);
+        if ((rc = mn_net_backward(net, dout, NULL, 0)))
+            return rc;
+        for (int64_t k = 0; k < classes; k++)
+            dout[s * classes + k] = 0.0f;
+        if (s > 0)
+            memcpy(grads + s * np, grads, (size_t)np * sizeof *grads);
+    }
+    return MN_OK;
+}
+
+int mn_proxy_ntk(struct mn_proxy_ctx *ctx, double *value)
+{
+    int n = ctx->s->batch_size, rc = MN_OK;
+    int64_t classes = mn_proxy_out_size(ctx->g);
+    struct mn_net_opts opts = {MN_F32, 1};
+    struct mn_net *net = mn_proxy_net(ctx, n, &opts);
+    if (!net)
+        return ctx->err->code;
+    float *x = malloc((size_t)(n * mn_proxy_in_size(ctx->g)) * sizeof *x);
+    float *dout = malloc((size_t)(n * classes) * sizeof *dout);
+    double *G = malloc((size_t)n * (size_t)n * sizeof *G), *w = malloc((size_t)n * sizeof *w);
+    if (!x || !dout || !G || !w) {
+        rc = mn_error_set(ctx->err, MN_ENOMEM, NULL, "out of memory");
+        goto done;
+    }
+    if ((rc = mn_proxy_inputs(ctx, 0, 0, x, n, NULL, 0)))
+        goto done;
+    mn_net_set_bn_mode(net, ctx->s->mode == NTK_FAST ? MN_BN_FROZEN : MN_BN_TRAIN);
+    if (!mn_net_forward(net, x, n) || jacobian(net, n, classes, ctx->s->mode, dout)) {
+        rc = mn_error_set(ctx->err, MN_ESTATE, NULL, "engine refused the forward/backward");
+        goto done;
+    }
+    if (gram(net, mn_net_grads(net), n, G)) {
+        rc = mn_error_set(ctx->err, MN_ENOMEM, NULL, "out of memory");
+        goto done;
+    }
+    if (mn_proxy_eigvalsh(G, n, w) == MN_OK)
+        *value = w[0] > 0 ? w[n - 1] / w[0] : INFINITY;
+done:
+    free(w);
+    free(G);
+    free(dout);
+    free(x);
+    return rc;
+}
