@@ -18,6 +18,8 @@ int mn_cmd_calibrate(int argc, char **argv);
 void mn_cmd_calibrate_help(FILE *out);
 int mn_cmd_score(int argc, char **argv);
 void mn_cmd_score_help(FILE *out);
+int mn_cmd_run(int argc, char **argv);
+void mn_cmd_run_help(FILE *out);
 
 /* Exit statuses shared by the subcommands. */
 enum { MN_EXIT_OK = 0, MN_EXIT_FAIL = 1, MN_EXIT_USAGE = 2 };

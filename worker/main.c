@@ -10,6 +10,8 @@ static const struct mn_command commands[] = {
      mn_cmd_calibrate, mn_cmd_calibrate_help},
     {"score", "zero-cost proxies and MCU cost of architectures, one JSON line each",
      mn_cmd_score, mn_cmd_score_help},
+    {"run", "the worker service: lease candidates from monasd, score them, post results",
+     mn_cmd_run, mn_cmd_run_help},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -1,0 +1,237 @@
+/* check_it_worker.c — integration: real monasd and monas-worker processes on loopback.
+ * A job finishes with two workers and every candidate scored once; a SIGKILLed worker's
+ * lease expires and another worker scores its candidates; a SIGKILLed and restarted
+ * monasd is found again by its workers and the job's front equals an uninterrupted
+ * run's; a worker of another scoring version is refused and says so; SIGTERM finishes
+ * or (twice) releases the batch in hand. Jobs are small, scored by the counting proxies
+ * and the cost model, with --score-delay-ms to hold batches open. */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "itutil.h"
+
+static struct tu_srv srv;
+
+static void setup(void)
+{
+    tu_srv_init(&srv);
+    ck_assert_int_eq(tu_srv_start(&srv, NULL, NULL), 0);
+}
+
+static void teardown(void)
+{
+    tu_srv_stop(&srv);
+    tu_srv_cleanup(&srv);
+}
+
+/* A random-strategy nb201 job of n candidates that only ends by exhausting them. */
+static const char *job_spec(char *buf, size_t len, int n, int batch, int lease_s, int seed)
+{
+    snprintf(buf, len,
+             "{\"name\":\"it\",\"space\":{\"name\":\"nb201\"},"
+             "\"proxies\":{\"params\":{},\"flops\":{}},"
+             "\"objectives\":[\"flops\",\"latency_ms\",\"peak_sram_bytes\"],"
+             "\"budget\":{\"max_candidates\":%d},\"batch_size\":%d,\"seed\":%d,"
+             "\"lease_seconds\":%d,\"convergence\":{\"epsilon\":0}}",
+             n, batch, seed, lease_s);
+    return buf;
+}
+
+static void expect_finished(cJSON *j, int n)
+{
+    ck_assert_msg(j != NULL, "job view unreadable");
+    ck_assert_str_eq(tu_str(j, "status"), "exhausted");
+    ck_assert_int_eq((int)tu_num(j, "progress.scored"), n);
+    ck_assert_int_eq((int)tu_num(j, "progress.dead"), 0);
+    ck_assert_int_eq((int)tu_num(j, "progress.leased"), 0);
+    ck_assert_int_eq((int)tu_num(j, "progress.queued"), 0);
+}
+
+/* Every candidate of job id: scored, by worker `by` when not NULL; returns how many
+ * needed more than one attempt. */
+static int check_candidates(long id, int n, const char *by)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/v1/jobs/%ld/candidates?limit=1000", id);
+    cJSON *j = tu_json(&srv, "GET", path, NULL, NULL, NULL);
+    const cJSON *c, *list = cJSON_GetObjectItem(j, "candidates");
+    int count = 0, retried = 0;
+    cJSON_ArrayForEach(c, list)
+    {
+        ck_assert_str_eq(tu_str(c, "status"), "scored");
+        if (by)
+            ck_assert_str_eq(tu_str(c, "worker_id"), by);
+        retried += tu_num(c, "attempts") > 1;
+        count++;
+    }
+    ck_assert_int_eq(count, n);
+    cJSON_Delete(j);
+    return retried;
+}
+
+START_TEST(two_workers_score_every_candidate_once)
+{
+    int n = it_sanitized() ? 48 : 96;
+    char spec[1024];
+    long id = it_job_create(&srv, job_spec(spec, sizeof spec, n, 8, 10, 3));
+    const char *args[] = {"--threads", "2", "--batch", "4", "--score-delay-ms", "20", NULL};
+    pid_t w1 = it_worker_start(&srv, "w1.log", args), w2 = it_worker_start(&srv, "w2.log", args);
+    cJSON *j = it_job_wait(&srv, id, 60);
+    expect_finished(j, n);
+    cJSON_Delete(j);
+    ck_assert_int_eq(check_candidates(id, n, NULL), 0);
+    it_signal(w1, SIGTERM);
+    it_signal(w2, SIGTERM);
+    ck_assert_int_eq(it_wait_exit(w1, 10000), 0);
+    ck_assert_int_eq(it_wait_exit(w2, 10000), 0);
+    long a1 = it_log_sum(&srv, "w1.log", "accepted"), a2 = it_log_sum(&srv, "w2.log", "accepted");
+    ck_assert_msg(a1 > 0 && a2 > 0, "both workers should score: %ld and %ld", a1, a2);
+    ck_assert_int_eq(a1 + a2, n); /* each candidate accepted once, from one worker */
+    ck_assert_int_eq(it_log_sum(&srv, "w1.log", "duplicates") +
+                         it_log_sum(&srv, "w2.log", "duplicates"), 0);
+    ck_assert_int_eq(it_log_sum(&srv, "w1.log", "errors") + it_log_sum(&srv, "w2.log", "errors"),
+                     0);
+    ck_assert(it_log_has(&srv, "w1.log", "msg=\"worker stopped\" status=0"));
+}
+END_TEST
+
+START_TEST(killed_worker_lease_expires_and_another_scores)
+{
+    int n = 24;
+    char spec[1024];
+    long id = it_job_create(&srv, job_spec(spec, sizeof spec, n, 8, 1, 4));
+    const char *slow[] = {"--id", "wA", "--threads", "2", "--batch", "8", "--score-delay-ms",
+                          "3000", NULL};
+    pid_t a = it_worker_start(&srv, "wA.log", slow);
+    ck_assert_int_ge((int)it_job_poll(&srv, id, "progress.leased", 8, 15000), 8);
+    it_signal(a, SIGKILL);
+    ck_assert_int_eq(it_wait_exit(a, 5000), 128 + SIGKILL);
+    const char *fast[] = {"--id", "wB", "--threads", "2", "--batch", "8", NULL};
+    pid_t b = it_worker_start(&srv, "wB.log", fast);
+    cJSON *j = it_job_wait(&srv, id, 60);
+    expect_finished(j, n);
+    cJSON_Delete(j);
+    /* wA's 8 were leased twice and, like all others, scored by wB alone. */
+    ck_assert_int_eq(check_candidates(id, n, "wB"), 8);
+    it_signal(b, SIGTERM);
+    ck_assert_int_eq(it_wait_exit(b, 10000), 0);
+    ck_assert_int_eq(it_log_sum(&srv, "wB.log", "accepted"), n);
+    ck_assert_int_eq(it_log_sum(&srv, "wB.log", "duplicates"), 0);
+}
+END_TEST
+
+START_TEST(restarted_coordinator_same_front)
+{
+    int n = it_sanitized() ? 40 : 64;
+    char spec[1024], listen[64], *want, *got;
+    job_spec(spec, sizeof spec, n, 8, 2, 5);
+
+    /* Reference: the same job, uninterrupted, on a daemon of its own. */
+    struct tu_srv ref;
+    tu_srv_init(&ref);
+    ck_assert_int_eq(tu_srv_start(&ref, NULL, NULL), 0);
+    long rid = it_job_create(&ref, spec);
+    const char *one[] = {"--threads", "2", NULL};
+    pid_t w0 = it_worker_start(&ref, "w0.log", one);
+    cJSON *j = it_job_wait(&ref, rid, 60);
+    expect_finished(j, n);
+    cJSON_Delete(j);
+    want = it_front_canonical(&ref, rid);
+    it_signal(w0, SIGTERM);
+    ck_assert_int_eq(it_wait_exit(w0, 10000), 0);
+    tu_srv_stop(&ref);
+    tu_srv_cleanup(&ref);
+    ck_assert_ptr_nonnull(want);
+    int lines = 0;
+    for (const char *p = want; *p; p++)
+        lines += *p == '\n';
+    ck_assert_int_ge(lines, 1 + 3); /* header and a front of several trade-offs */
+
+    long id = it_job_create(&srv, spec);
+    const char *args[] = {"--threads", "1", "--batch", "4", "--score-delay-ms", "40", NULL};
+    pid_t w1 = it_worker_start(&srv, "w1.log", args), w2 = it_worker_start(&srv, "w2.log", args);
+    ck_assert_int_ge((int)it_job_poll(&srv, id, "progress.scored", 16, 30000), 16);
+    tu_srv_kill(&srv);
+    struct timespec pause = {0, 300 * 1000000L};
+    nanosleep(&pause, NULL);
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", srv.port);
+    const char *same_port[] = {"--listen", listen, NULL};
+    ck_assert_int_eq(tu_srv_start(&srv, same_port, NULL), 0);
+    j = it_job_wait(&srv, id, 60);
+    expect_finished(j, n);
+    cJSON_Delete(j);
+    got = it_front_canonical(&srv, id);
+    ck_assert_ptr_nonnull(got);
+    ck_assert_str_eq(got, want);
+    it_signal(w1, SIGTERM);
+    it_signal(w2, SIGTERM);
+    ck_assert_int_eq(it_wait_exit(w1, 10000), 0);
+    ck_assert_int_eq(it_wait_exit(w2, 10000), 0);
+    /* They noticed the coordinator was gone and came back by themselves. */
+    ck_assert(it_log_has(&srv, "w1.log", "coordinator unavailable") ||
+              it_log_has(&srv, "w2.log", "coordinator unavailable"));
+    free(want);
+    free(got);
+}
+END_TEST
+
+START_TEST(other_scoring_version_refused)
+{
+    const char *args[] = {"--scoring-version", "999", NULL};
+    pid_t w = it_worker_start(&srv, "wv.log", args);
+    ck_assert_int_eq(it_wait_exit(w, 10000), 3);
+    ck_assert(it_log_has(&srv, "wv.log", "refused this worker's scoring version"));
+    ck_assert(it_log_has(&srv, "wv.log", "scoring_version=999 status=409"));
+}
+END_TEST
+
+START_TEST(sigterm_finishes_batch_twice_releases)
+{
+    char spec[1024], path[64];
+    long id = it_job_create(&srv, job_spec(spec, sizeof spec, 16, 8, 30, 6));
+    snprintf(path, sizeof path, "/v1/jobs/%ld", id);
+    /* One signal: the batch (4 × 400 ms on one thread) is finished and posted. */
+    const char *a1[] = {"--threads", "1", "--batch", "4", "--score-delay-ms", "400", NULL};
+    pid_t w = it_worker_start(&srv, "t1.log", a1);
+    ck_assert_int_ge((int)it_job_poll(&srv, id, "progress.leased", 4, 15000), 4);
+    it_signal(w, SIGTERM);
+    ck_assert_int_eq(it_wait_exit(w, 15000), 0);
+    ck_assert_int_eq(it_log_sum(&srv, "t1.log", "accepted"), 4);
+    cJSON *j = tu_json(&srv, "GET", path, NULL, NULL, NULL);
+    ck_assert_int_eq((int)tu_num(j, "progress.scored"), 4);
+    ck_assert_int_eq((int)tu_num(j, "progress.leased"), 0);
+    cJSON_Delete(j);
+    /* Two signals: the lease is given back at once (the running task still ends). */
+    const char *a2[] = {"--threads", "1", "--batch", "4", "--score-delay-ms", "1500", NULL};
+    w = it_worker_start(&srv, "t2.log", a2);
+    ck_assert_int_ge((int)it_job_poll(&srv, id, "progress.leased", 4, 15000), 4);
+    it_signal(w, SIGTERM);
+    struct timespec pause = {0, 100 * 1000000L};
+    nanosleep(&pause, NULL);
+    it_signal(w, SIGTERM);
+    ck_assert_int_eq(it_wait_exit(w, 15000), 0);
+    ck_assert(it_log_has(&srv, "t2.log", "msg=\"lease released\" released=4"));
+    j = tu_json(&srv, "GET", path, NULL, NULL, NULL);
+    ck_assert_int_eq((int)tu_num(j, "progress.leased"), 0);
+    ck_assert_int_eq((int)tu_num(j, "progress.scored"), 4);
+    cJSON_Delete(j);
+}
+END_TEST
+
+Suite *it_worker_suite(void)
+{
+    Suite *s = suite_create("it_worker");
+    TCase *tc = tcase_create("processes");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, two_workers_score_every_candidate_once);
+    tcase_add_test(tc, killed_worker_lease_expires_and_another_scores);
+    tcase_add_test(tc, restarted_coordinator_same_front);
+    tcase_add_test(tc, other_scoring_version_refused);
+    tcase_add_test(tc, sigterm_finishes_batch_twice_releases);
+    suite_add_tcase(s, tc);
+    return s;
+}

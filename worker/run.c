@@ -1,0 +1,280 @@
+/* run.c — `monas-worker run`: the worker service. Reads its options (flags, or MONAS_*
+ * environment variables), sizes the libuv thread pool, and runs the lease loop
+ * (lease_loop.h) until SIGTERM/SIGINT; the exit status says why it stopped. */
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+#include "commands.h"
+#include "lease_loop.h"
+#include "log.h"
+#include "score.h"
+
+#define MAX_THREADS 1024 /* libuv's largest pool */
+
+struct run_opts {
+    char coordinator[512], token_file[512], ca_file[512], id[128], log_level[16];
+    long threads, batch, request_timeout_ms, backoff_max_ms, drain_seconds;
+    long scoring_version, score_delay_ms;
+};
+
+enum kind { STR, LONG };
+
+static const struct option_row {
+    const char *flag, *env, *dflt;
+    enum kind kind;
+    size_t off, size;
+    long min, max;
+    const char *help;
+    int testing; /* listed apart in --help: for tests only */
+} options[] = {
+#define F(f) offsetof(struct run_opts, f), sizeof(((struct run_opts *)0)->f)
+    {"coordinator", "MONAS_COORDINATOR", "http://127.0.0.1:8080", STR, F(coordinator), 0, 0,
+     "monasd's base URL (http:// or https://)", 0},
+    {"token-file", "MONAS_TOKEN_FILE", "", STR, F(token_file), 0, 0,
+     "file holding the bearer token (a token with the worker scope); MONAS_TOKEN may hold "
+     "the token itself", 0},
+    {"ca-file", "MONAS_CA_FILE", "", STR, F(ca_file), 0, 0,
+     "CA certificates (PEM) to verify an https coordinator; default: the system's", 0},
+    {"threads", "MONAS_WORKER_THREADS", "0", LONG, F(threads), 0, MAX_THREADS,
+     "candidates scored at once (the libuv thread pool size, UV_THREADPOOL_SIZE); 0: one "
+     "per CPU", 0},
+    {"batch", "MONAS_WORKER_BATCH", "0", LONG, F(batch), 0, 4096,
+     "candidates asked for per lease (the job's batch_size caps it); 0: twice --threads", 0},
+    {"id", "MONAS_WORKER_ID", "", STR, F(id), 0, 0,
+     "worker id reported to the coordinator; default host-pid-random", 0},
+    {"log-level", "MONAS_LOG_LEVEL", "info", STR, F(log_level), 0, 0,
+     "debug, info, warn or error (logs go to stderr)", 0},
+    {"request-timeout-ms", "MONAS_WORKER_REQUEST_TIMEOUT_MS", "30000", LONG,
+     F(request_timeout_ms), 100, 3600000, "longest an HTTP request may take", 0},
+    {"backoff-max-ms", "MONAS_WORKER_BACKOFF_MAX_MS", "10000", LONG, F(backoff_max_ms), 250,
+     3600000, "longest wait between retries (no work, coordinator away)", 0},
+    {"drain-seconds", "MONAS_WORKER_DRAIN_SECONDS", "20", LONG, F(drain_seconds), 0, 86400,
+     "on SIGTERM/SIGINT, how long the current batch may take before it is released", 0},
+    {"scoring-version", "MONAS_TEST_SCORING_VERSION", "0", LONG, F(scoring_version), 0,
+     1 << 30, "report this scoring_version instead of the build's (0)", 1},
+    {"score-delay-ms", "MONAS_TEST_SCORE_DELAY_MS", "0", LONG, F(score_delay_ms), 0, 600000,
+     "sleep this long in each scoring task", 1},
+#undef F
+};
+#define N_OPTIONS (int)(sizeof options / sizeof options[0])
+
+void mn_cmd_run_help(FILE *out)
+{
+    fprintf(out, "usage: monas-worker run [--coordinator URL] [--token-file F] [--threads N]\n"
+                 "                        [--batch B] [--id ID] [--log-level L] [options]\n\n"
+                 "Leases batches of candidates from monasd, scores each on a thread pool,\n"
+                 "heartbeats while scoring, posts the results, and leases again; backs off\n"
+                 "(exponentially, with jitter) while there is no work or the coordinator is\n"
+                 "away. Holds nothing on disk. SIGTERM/SIGINT: lease no more, finish the\n"
+                 "current batch (a second signal, or --drain-seconds, releases it), exit 0.\n"
+                 "Every option can also be set by the environment variable shown.\n\n");
+    for (int t = 0; t < 2; t++) {
+        if (t)
+            fprintf(out, "\nfor tests only:\n");
+        for (int i = 0; i < N_OPTIONS; i++) {
+            if (options[i].testing != t)
+                continue;
+            fprintf(out, "  --%-20s %s\n", options[i].flag, options[i].help);
+            fprintf(out, "  %-22s env %s, default '%s'\n", "", options[i].env, options[i].dflt);
+        }
+    }
+    fprintf(out, "\nexit status: 0 stopped by a signal; 1 bad options or a local failure; 3 the\n"
+                 "coordinator refused this worker's scoring_version (409: a mixed fleet must not\n"
+                 "mix scores); 4 the coordinator refused the token (401/403).\n");
+}
+
+static int set_opt(struct run_opts *o, const struct option_row *r, const char *v,
+                   const char *src)
+{
+    char *dst = (char *)o + r->off;
+    if (r->kind == STR) {
+        if (strlen(v) >= r->size) {
+            fprintf(stderr, "monas-worker run: %s: value too long\n", src);
+            return -1;
+        }
+        strcpy(dst, v);
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || end == v || *end || n < r->min || n > r->max) {
+        fprintf(stderr, "monas-worker run: %s: expected an integer in [%ld, %ld]\n", src,
+                r->min, r->max);
+        return -1;
+    }
+    *(long *)dst = n;
+    return 0;
+}
+
+/* Defaults, then the environment, then flags ("--flag value" or "--flag=value"). */
+static int parse_opts(struct run_opts *o, int argc, char **argv)
+{
+    memset(o, 0, sizeof *o);
+    for (int i = 0; i < N_OPTIONS; i++) {
+        const char *v = getenv(options[i].env);
+        if (set_opt(o, &options[i], options[i].dflt, "default") ||
+            (v && set_opt(o, &options[i], v, options[i].env)))
+            return -1;
+    }
+    for (int a = 1; a < argc; a++) {
+        const char *arg = argv[a], *name = arg + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const struct option_row *r = NULL;
+        for (int i = 0; strncmp(arg, "--", 2) == 0 && i < N_OPTIONS; i++)
+            if (strlen(options[i].flag) == len && strncmp(options[i].flag, name, len) == 0)
+                r = &options[i];
+        if (!r) {
+            fprintf(stderr, "monas-worker run: unknown option '%s' (try --help)\n", arg);
+            return -1;
+        }
+        const char *v = eq ? eq + 1 : a + 1 < argc ? argv[++a] : NULL;
+        if (!v) {
+            fprintf(stderr, "monas-worker run: option --%s needs a value\n", r->flag);
+            return -1;
+        }
+        if (set_opt(o, r, v, arg))
+            return -1;
+    }
+    return 0;
+}
+
+/* The token from --token-file (first line, trimmed) or MONAS_TOKEN; "" for none. */
+static int load_token(const char *file, char *buf, size_t len)
+{
+    const char *env = getenv("MONAS_TOKEN");
+    buf[0] = '\0';
+    if (!file[0]) {
+        snprintf(buf, len, "%s", env ? env : "");
+    } else {
+        FILE *f = fopen(file, "r");
+        if (!f || !fgets(buf, (int)len, f)) {
+            fprintf(stderr, "monas-worker run: --token-file %s: %s\n", file,
+                    f ? "empty" : strerror(errno));
+            if (f)
+                fclose(f);
+            return -1;
+        }
+        fclose(f);
+    }
+    size_t n = strlen(buf);
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+        buf[--n] = '\0';
+    if (file[0] && !n) {
+        fprintf(stderr, "monas-worker run: --token-file %s: empty\n", file);
+        return -1;
+    }
+    return 0;
+}
+
+struct runner {
+    uv_signal_t sigterm, sigint;
+    struct mn_lease_loop *lp;
+    int status;
+};
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    struct runner *r = s->data;
+    mn_log_info("msg=\"signal\" signal=%d", signum);
+    mn_lease_loop_stop(r->lp);
+}
+
+static void on_finished(void *ud, int status)
+{
+    struct runner *r = ud;
+    r->status = status;
+    uv_close((uv_handle_t *)&r->sigterm, NULL);
+    uv_close((uv_handle_t *)&r->sigint, NULL);
+}
+
+int mn_cmd_run(int argc, char **argv)
+{
+    struct run_opts o;
+    struct mn_error err = {0};
+    enum mn_log_level level;
+    char token[4096], id[256], host[128] = "worker";
+    unsigned char rnd[8] = {0};
+    if (parse_opts(&o, argc, argv))
+        return MN_EXIT_USAGE;
+    if (mn_log_parse_level(o.log_level, &level)) {
+        fprintf(stderr, "monas-worker run: --log-level: expected debug, info, warn or error\n");
+        return MN_EXIT_USAGE;
+    }
+    mn_log_set_level(level);
+    if (load_token(o.token_file, token, sizeof token))
+        return MN_EXIT_USAGE;
+    long threads = o.threads ? o.threads : (long)uv_available_parallelism();
+    if (threads > MAX_THREADS)
+        threads = MAX_THREADS;
+    /* The pool is created on the first uv_queue_work and reads this then. */
+    char pool[24];
+    snprintf(pool, sizeof pool, "%ld", threads);
+    setenv("UV_THREADPOOL_SIZE", pool, 1);
+    uv_random(NULL, NULL, rnd, sizeof rnd, 0, NULL);
+    gethostname(host, sizeof host - 1);
+    host[sizeof host - 1] = '\0';
+    if (o.id[0])
+        snprintf(id, sizeof id, "%s", o.id);
+    else
+        snprintf(id, sizeof id, "%s-%ld-%02x%02x%02x", host, (long)getpid(), rnd[0], rnd[1],
+                 rnd[2]);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "monas-worker run: libcurl failed to initialise\n");
+        return MN_EXIT_FAIL;
+    }
+    unsigned long long seed = 0;
+    memcpy(&seed, rnd, sizeof seed);
+    struct mn_worker_cfg cfg = {
+        .coordinator = o.coordinator,
+        .token = token,
+        .ca_file = o.ca_file,
+        .worker_id = id,
+        .batch = (int)(o.batch ? o.batch : (2 * threads < 4096 ? 2 * threads : 4096)),
+        .connect_timeout_ms = o.request_timeout_ms < 10000 ? o.request_timeout_ms : 10000,
+        .request_timeout_ms = o.request_timeout_ms,
+        .backoff_base_ms = 200,
+        .backoff_max_ms = (double)o.backoff_max_ms,
+        .drain_seconds = (double)o.drain_seconds,
+        .scoring_version = o.scoring_version ? (int)o.scoring_version : mn_score_version(),
+        .score_delay_ms = (int)o.score_delay_ms,
+        .seed = seed,
+        .on_finished = on_finished,
+    };
+    struct runner r = {.status = MN_WORKER_EXIT_FATAL};
+    cfg.ud = &r;
+    uv_loop_t loop;
+    int status = MN_EXIT_FAIL;
+    if (uv_loop_init(&loop)) {
+        fprintf(stderr, "monas-worker run: cannot create the event loop\n");
+        goto out;
+    }
+    if (!(r.lp = mn_lease_loop_new(&loop, &cfg, &err))) {
+        fprintf(stderr, "monas-worker run: %s%s%s%s\n", err.field[0] ? "--" : "", err.field,
+                err.field[0] ? ": " : "", err.message);
+        uv_loop_close(&loop);
+        status = err.code == MN_EINVAL ? MN_EXIT_USAGE : MN_EXIT_FAIL;
+        goto out;
+    }
+    uv_signal_init(&loop, &r.sigterm);
+    uv_signal_init(&loop, &r.sigint);
+    r.sigterm.data = r.sigint.data = &r;
+    uv_signal_start(&r.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&r.sigint, on_signal, SIGINT);
+    mn_log_info("msg=\"scoring threads\" threads=%ld", threads);
+    mn_lease_loop_start(r.lp);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    mn_lease_loop_free(r.lp);
+    if (uv_loop_close(&loop))
+        mn_log_warn("msg=\"event loop closed with handles open\"");
+    status = r.status;
+out:
+    curl_global_cleanup();
+    return status;
+}
