@@ -61,7 +61,7 @@ static int ce_backward(struct mn_proxy_ctx *ctx, struct mn_net *net)
     float *x = malloc((size_t)(n * in) * sizeof *x);
     float *dout = malloc((size_t)(n * classes) * sizeof *dout);
     int *labels = malloc((size_t)n * sizeof *labels), rc;
-    const float *y;
+    const float *y = NULL;
     if (!x || !dout || !labels)
         rc = mn_error_set(ctx->err, MN_ENOMEM, NULL, "out of memory");
     else if (!(rc = mn_proxy_inputs(ctx, 0, 0, x, n, labels, (int)classes)) &&

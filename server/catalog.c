@@ -46,11 +46,8 @@ int mn_catalog_mcu(const cJSON *spec, cJSON **profile, char *id, size_t id_len,
                    double *sram_bytes, double *flash_bytes, struct mn_error *err)
 {
     struct mn_mcu *m = NULL;
-    if (cJSON_IsString(spec)) {
+    if (cJSON_IsString(spec))
         m = mn_mcu_builtin(spec->valuestring, err);
-        if (!m && err)
-            err->field[0] = '\0'; /* the id is the whole field; the caller names it */
-    }
     else if (cJSON_IsObject(spec))
         m = mn_mcu_from_json(spec, err);
     else

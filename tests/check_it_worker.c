@@ -3,7 +3,8 @@
  * lease expires and another worker scores its candidates; a SIGKILLed and restarted
  * monasd is found again by its workers and the job's front equals an uninterrupted
  * run's; a worker of another scoring version is refused and says so; SIGTERM finishes
- * or (twice) releases the batch in hand. Jobs are small, scored by the counting proxies
+ * or (twice) releases the batch in hand; a worker needs a token with the worker scope
+ * when the coordinator has tokens. Jobs are small, scored by the counting proxies
  * and the cost model, with --score-delay-ms to hold batches open. */
 #include <check.h>
 #include <signal.h>
@@ -221,6 +222,41 @@ START_TEST(sigterm_finishes_batch_twice_releases)
 }
 END_TEST
 
+START_TEST(bearer_token_required)
+{
+    static const char *const env[] = {
+        "MONAS_TOKENS=admin-token-1 admin;worker-token-1 worker;read-token-1 read", NULL};
+    char spec[1024], path[400], jobpath[64];
+    tu_srv_stop(&srv);
+    ck_assert_int_eq(tu_srv_start(&srv, NULL, env), 0);
+    int st;
+    cJSON *j = tu_json(&srv, "POST", "/v1/jobs", "admin-token-1",
+                       job_spec(spec, sizeof spec, 8, 8, 10, 7), &st);
+    ck_assert_int_eq(st, 201);
+    snprintf(jobpath, sizeof jobpath, "/v1/jobs/%d?wait=30", (int)tu_num(j, "id"));
+    cJSON_Delete(j);
+    /* A read-only token is refused: the worker says so and exits 4. */
+    FILE *f = fopen(it_log_path(&srv, "bad.token", path, sizeof path), "w");
+    fputs("read-token-1\n", f);
+    fclose(f);
+    const char *bad[] = {"--token-file", path, NULL};
+    ck_assert_int_eq(it_wait_exit(it_worker_start(&srv, "bad.log", bad), 10000), 4);
+    ck_assert(it_log_has(&srv, "bad.log", "refused this worker's token"));
+    f = fopen(it_log_path(&srv, "good.token", path, sizeof path), "w");
+    fputs("worker-token-1\n", f);
+    fclose(f);
+    const char *good[] = {"--token-file", path, NULL};
+    pid_t w = it_worker_start(&srv, "good.log", good);
+    j = tu_json(&srv, "GET", jobpath, "read-token-1", NULL, &st);
+    ck_assert_int_eq(st, 200);
+    ck_assert_str_eq(tu_str(j, "status"), "exhausted");
+    cJSON_Delete(j);
+    it_signal(w, SIGTERM);
+    ck_assert_int_eq(it_wait_exit(w, 10000), 0);
+    ck_assert_int_eq(it_log_sum(&srv, "good.log", "accepted"), 8);
+}
+END_TEST
+
 Suite *it_worker_suite(void)
 {
     Suite *s = suite_create("it_worker");
@@ -232,6 +268,7 @@ Suite *it_worker_suite(void)
     tcase_add_test(tc, restarted_coordinator_same_front);
     tcase_add_test(tc, other_scoring_version_refused);
     tcase_add_test(tc, sigterm_finishes_batch_twice_releases);
+    tcase_add_test(tc, bearer_token_required);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <uv.h>
+#include "cli.h"
 #include "commands.h"
 #include "lease_loop.h"
 #include "log.h"
@@ -149,25 +150,20 @@ static int parse_opts(struct run_opts *o, int argc, char **argv)
 static int load_token(const char *file, char *buf, size_t len)
 {
     const char *env = getenv("MONAS_TOKEN");
-    buf[0] = '\0';
-    if (!file[0]) {
-        snprintf(buf, len, "%s", env ? env : "");
-    } else {
-        FILE *f = fopen(file, "r");
-        if (!f || !fgets(buf, (int)len, f)) {
-            fprintf(stderr, "monas-worker run: --token-file %s: %s\n", file,
-                    f ? "empty" : strerror(errno));
-            if (f)
-                fclose(f);
-            return -1;
-        }
-        fclose(f);
+    struct mn_error err = {0};
+    char *text = file[0] ? mn_cli_read_file(file, len - 1, &err) : NULL;
+    if (file[0] && !text) {
+        mn_cli_report("run", "--token-file", &err);
+        return -1;
     }
+    snprintf(buf, len, "%.*s", (int)strcspn(text ? text : env ? env : "", "\r\n"),
+             text ? text : env ? env : "");
+    free(text);
     size_t n = strlen(buf);
-    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+    while (n && (buf[n - 1] == ' ' || buf[n - 1] == '\t'))
         buf[--n] = '\0';
     if (file[0] && !n) {
-        fprintf(stderr, "monas-worker run: --token-file %s: empty\n", file);
+        fprintf(stderr, "monas-worker run: --token-file: %s is empty\n", file);
         return -1;
     }
     return 0;
