@@ -36,7 +36,7 @@ SERVER_SRC = $(wildcard server/*.c)
 WORKER_SRC = $(wildcard worker/*.c)
 TEST_SRC   = $(wildcard tests/*.c)
 MCU_FILES  = $(sort $(wildcard common/mcu/*.json))
-WEB_FILES  = $(sort $(wildcard server/web/*.*))
+WEB_FILES  = $(sort $(filter-out %.json,$(wildcard server/web/*.* server/web/vendor/*.*)))
 SCHEMA_FILES = $(sort $(wildcard schema/*.json))
 MIGRATIONS = $(sort $(wildcard migrations/*.sql))
 
@@ -98,6 +98,7 @@ $(BUILD)/gen/suites.h: FORCE
 
 test: all $(BUILD)/monas-tests
 	MONAS_BIN_DIR=$(BUILD) $(BUILD)/monas-tests
+	MONAS_BIN_DIR=$(BUILD) tests/browser/run.sh
 
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 OPT=-O1 all build/asan/monas-tests

@@ -644,7 +644,7 @@ int mn_proxy_flops(struct mn_proxy_ctx *ctx, double *value)
 
 /* ---- the driver ---- */
 
-static double now(void)
+double mn_proxy_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -662,7 +662,7 @@ int mn_proxies_compute(const struct mn_proxy_config *c, const struct mn_space *s
     uint64_t key_hash = key ? mn_hash_str(key) : 0;
     for (int i = 0; !rc && i < c->n; i++) {
         int t = c->type[i];
-        double t0 = now(), sum = 0;
+        double t0 = mn_proxy_now(), sum = 0;
         struct mn_space *own = NULL;
         struct mn_graph *g = NULL;
         int degenerate = 0;
@@ -690,7 +690,7 @@ int mn_proxies_compute(const struct mn_proxy_config *c, const struct mn_space *s
         out[i].value = degenerate ? (types[t].lower_better ? MN_PROXY_SENTINEL
                                                            : -MN_PROXY_SENTINEL)
                                   : sum / c->s[t].repeats;
-        out[i].seconds = now() - t0;
+        out[i].seconds = mn_proxy_now() - t0;
     }
     cJSON_Delete(base);
     free(key);

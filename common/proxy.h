@@ -115,4 +115,7 @@ int mn_proxies_compute(const struct mn_proxy_config *c, const struct mn_space *s
                        const struct mn_proxy_trace *trace, struct mn_proxy_value *out,
                        struct mn_error *err);
 
+/* Monotonic wall-clock seconds (for the timings above and in scoring.h). */
+double mn_proxy_now(void);
+
 #endif

@@ -3,16 +3,8 @@
 #include "scoring.h"
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include "cost.h"
 #include "json.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Adds item to o under key, or frees it; returns nonzero on success. */
 static int put(cJSON *o, const char *key, cJSON *item)
@@ -44,7 +36,7 @@ cJSON *mn_scoring_run(const struct mn_space *sp, const struct mn_arch *a,
                       const struct mn_proxy_config *proxies, const struct mn_mcu *mcu,
                       uint64_t seed, const struct mn_proxy_trace *trace, struct mn_error *err)
 {
-    double t0 = now();
+    double t0 = mn_proxy_now();
     int n = mn_proxies_count(proxies);
     struct mn_proxy_value *v = calloc((size_t)(n ? n : 1), sizeof *v);
     struct mn_graph *g = NULL;
@@ -72,7 +64,7 @@ cJSON *mn_scoring_run(const struct mn_space *sp, const struct mn_arch *a,
             ok = cJSON_AddItemToArray(flags, cJSON_CreateString(f));
         }
     }
-    ok = ok && mn_json_add_num(o, "seconds", now() - t0) &&
+    ok = ok && mn_json_add_num(o, "seconds", mn_proxy_now() - t0) &&
          (secs = cJSON_AddObjectToObject(o, "proxy_seconds"));
     for (int i = 0; ok && i < n; i++)
         ok = mn_json_add_num(secs, mn_proxies_name(proxies, i), v[i].seconds) != NULL;

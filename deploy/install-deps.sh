@@ -6,7 +6,7 @@ set -eu
 
 PKGS="build-essential pkg-config libmicrohttpd-dev libcjson-dev libsqlite3-dev \
 libuv1-dev libopenblas-dev liblapacke-dev check libcurl4-openssl-dev curl"
-[ "${1:-}" = "--with-test-tools" ] && PKGS="$PKGS valgrind sqlite3"
+[ "${1:-}" = "--with-test-tools" ] && PKGS="$PKGS valgrind sqlite3 python3-yaml iproute2"
 
 missing=""
 for p in $PKGS; do

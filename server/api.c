@@ -7,6 +7,7 @@
 #include <string.h>
 #include "auth.h"
 #include "json.h"
+#include "static.h"
 
 #define ROUTES(X)                                                                          \
     X("POST", "/v1/jobs", MN_SCOPE_ADMIN, mn_api_jobs_create)                              \
@@ -24,9 +25,13 @@
     X("GET", "/v1/mcus", MN_SCOPE_READ, mn_api_mcus)                                       \
     X("GET", "/v1/spaces", MN_SCOPE_READ, mn_api_spaces)                                   \
     X("GET", "/v1/strategies", MN_SCOPE_READ, mn_api_strategies)                           \
+    X("GET", "/v1/proxies", MN_SCOPE_READ, mn_api_proxies)                                 \
     X("GET", "/healthz", MN_SCOPE_NONE, mn_api_healthz)                                    \
     X("GET", "/metrics", MN_SCOPE_READ, mn_api_metrics)                                    \
-    X("GET", "/v1/openapi.json", MN_SCOPE_NONE, mn_api_openapi)
+    X("GET", "/v1/openapi.json", MN_SCOPE_NONE, mn_api_openapi)                            \
+    X("GET", "/", MN_SCOPE_NONE, mn_static_index)                                          \
+    X("GET", "/assets/{file}", MN_SCOPE_NONE, mn_static_asset)                             \
+    X("GET", "/assets/vendor/{file}", MN_SCOPE_NONE, mn_static_vendor)
 
 #define ROUTE(m, p, s, f) {m, p, s, f},
 const struct mn_route mn_api_routes[] = {ROUTES(ROUTE)};

@@ -40,6 +40,7 @@ void mn_api_workers(struct mn_http_req *rq, struct mn_http_resp *rs);
 void mn_api_mcus(struct mn_http_req *rq, struct mn_http_resp *rs);
 void mn_api_spaces(struct mn_http_req *rq, struct mn_http_resp *rs);
 void mn_api_strategies(struct mn_http_req *rq, struct mn_http_resp *rs);
+void mn_api_proxies(struct mn_http_req *rq, struct mn_http_resp *rs);
 void mn_api_healthz(struct mn_http_req *rq, struct mn_http_resp *rs);
 void mn_api_metrics(struct mn_http_req *rq, struct mn_http_resp *rs);
 void mn_api_openapi(struct mn_http_req *rq, struct mn_http_resp *rs);

@@ -8,11 +8,13 @@
 #include <time.h>
 #include "api.h"
 #include "buf.h"
+#include "cost.h"
 #include "job.h"
 #include "json.h"
 #include "metrics.h"
 #include "server.h"
 #include "store.h"
+#include "txn.h"
 
 #define HISTORY_MAX 1000
 
@@ -23,6 +25,41 @@ static void add_time(cJSON *o, const char *key, double t)
         cJSON_AddStringToObject(o, key, mn_time_text(t, buf, sizeof buf));
     else
         cJSON_AddNullToObject(o, key);
+}
+
+#define RATE_WINDOW 60.0
+
+/* Live activity of job j: leases out now, distinct workers holding them, and
+ * candidates scored per second over the last RATE_WINDOW seconds (or since creation). */
+static void add_activity(struct mn_server *srv, struct mn_job *j, cJSON *o)
+{
+    static const char leases_sql[] = "SELECT count(*), count(DISTINCT worker_id) FROM leases "
+                                     "WHERE job_id=? AND status='active'";
+    static const char rate_sql[] = "SELECT count(*) FROM candidates WHERE job_id=? AND "
+                                   "status='scored' AND scored_at>?";
+    double now = mn_now(), window = now - j->created_at;
+    int64_t leases = 0, workers = 0, recent = 0;
+    if (window > RATE_WINDOW)
+        window = RATE_WINDOW;
+    sqlite3_stmt *st = mn_store_prep(srv->store, leases_sql);
+    if (st) {
+        sqlite3_bind_int64(st, 1, j->id);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            leases = sqlite3_column_int64(st, 0);
+            workers = sqlite3_column_int64(st, 1);
+        }
+        sqlite3_reset(st);
+    }
+    if ((st = mn_store_prep(srv->store, rate_sql))) {
+        sqlite3_bind_int64(st, 1, j->id);
+        sqlite3_bind_double(st, 2, now - window);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            recent = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+    }
+    cJSON_AddNumberToObject(o, "active_leases", (double)leases);
+    cJSON_AddNumberToObject(o, "active_workers", (double)workers);
+    mn_json_add_num(o, "scored_per_second", window > 0 ? (double)recent / window : 0.0);
 }
 
 /* The full status view of job j (under the lock). */
@@ -41,7 +78,7 @@ static cJSON *job_view(struct mn_server *srv, struct mn_job *j)
     cJSON_AddStringToObject(o, "name", j->spec->name);
     cJSON_AddStringToObject(o, "status", j->status);
     cJSON_AddStringToObject(o, "reason", j->reason);
-    cJSON_AddNumberToObject(o, "scoring_version", j->scoring_version);
+    cJSON_AddStringToObject(o, "scoring_version", j->scoring_version);
     add_time(o, "created_at", j->created_at);
     add_time(o, "finished_at", j->finished_at);
     cJSON *p = cJSON_AddObjectToObject(o, "progress");
@@ -64,6 +101,7 @@ static cJSON *job_view(struct mn_server *srv, struct mn_job *j)
     cJSON_AddNumberToObject(b, "max_candidates", (double)j->spec->max_candidates);
     mn_json_add_num(b, "seconds", end - j->created_at);
     cJSON_AddNumberToObject(b, "max_seconds", j->spec->max_seconds);
+    add_activity(srv, j, o);
     cJSON_AddNumberToObject(o, "generation", (double)j->generation);
     cJSON_AddNumberToObject(o, "stale_generations", (double)j->stale);
     mn_json_add_num(o, "hypervolume", j->hv);
@@ -130,21 +168,13 @@ void mn_api_jobs_create(struct mn_http_req *rq, struct mn_http_resp *rs)
     }
     struct mn_server *srv = rq->srv;
     int64_t id = 0;
-    pthread_mutex_lock(&srv->lock);
-    if (!(rc = mn_store_begin(srv->store)))
-        rc = mn_jobs_create(srv->jobs, spec, &id, &err);
-    else
+    if ((rc = mn_txn_begin(srv))) {
         mn_jobspec_free(spec);
-    if (!rc)
-        rc = mn_store_commit(srv->store);
-    struct mn_job *j = NULL;
-    if (rc) {
-        mn_store_rollback(srv->store);
-        if (id)
-            mn_jobs_evict(srv->jobs, id);
-    } else {
-        j = mn_jobs_get(srv->jobs, id, &rc);
+        mn_http_error(rs, rc, NULL, "database unavailable: %s", mn_strerror(rc));
+        return;
     }
+    rc = mn_txn_end(srv, mn_jobs_create(srv->jobs, spec, &id, &err));
+    struct mn_job *j = rc ? NULL : mn_jobs_get(srv->jobs, id, &rc);
     cJSON *view = j ? job_view(srv, j) : NULL;
     pthread_mutex_unlock(&srv->lock);
     if (rc) {
@@ -161,16 +191,28 @@ void mn_api_jobs_create(struct mn_http_req *rq, struct mn_http_resp *rs)
 
 void mn_api_jobs_list(struct mn_http_req *rq, struct mn_http_resp *rs)
 {
-    static const char sql[] =
-        "SELECT id, name, status, reason, created_at, finished_at, n_scored, hypervolume "
-        "FROM jobs WHERE (?1 IS NULL OR status=?1) AND id > ?2 ORDER BY id LIMIT ?3";
+    /* order=desc lists newest first; `after` is then the last id seen (0: from the top). */
+#define JOBS_SQL(cmp, dir)                                                                 \
+    "SELECT id, name, status, reason, created_at, finished_at, n_scored, hypervolume, "    \
+    "json_extract(spec, '$.space.name'), json_extract(spec, '$.mcu.id'), "                 \
+    "json_extract(spec, '$.strategy.name'), json_extract(spec, '$.budget.max_candidates') " \
+    "FROM jobs WHERE (?1 IS NULL OR status=?1) AND " cmp " ORDER BY id " dir " LIMIT ?3"
+    static const char *const sql[2] = {JOBS_SQL("id > ?2", "ASC"),
+                                       JOBS_SQL("(?2 = 0 OR id < ?2)", "DESC")};
+#undef JOBS_SQL
     static const char *const statuses[] = {"running", "converged", "exhausted", "cancelled",
                                            "failed"};
+    static const char *const summary[] = {"space", "mcu", "strategy"};
     int64_t limit = 50, after = 0;
-    const char *status = mn_http_query(rq, "status");
+    const char *status = mn_http_query(rq, "status"), *order = mn_http_query(rq, "order");
+    int desc = order && strcmp(order, "desc") == 0;
     if (mn_api_query_int(rq, rs, "limit", 1, 1000, &limit) ||
         mn_api_query_int(rq, rs, "after", 0, INT64_MAX, &after))
         return;
+    if (order && !desc && strcmp(order, "asc") != 0) {
+        mn_http_error(rs, MN_EINVAL, "order", "order must be asc or desc");
+        return;
+    }
     if (status) {
         size_t i = 0;
         while (i < 5 && strcmp(status, statuses[i]) != 0)
@@ -185,7 +227,7 @@ void mn_api_jobs_list(struct mn_http_req *rq, struct mn_http_resp *rs)
     int64_t last = 0;
     int n = 0;
     pthread_mutex_lock(&srv->lock);
-    sqlite3_stmt *st = mn_store_prep(srv->store, sql);
+    sqlite3_stmt *st = mn_store_prep(srv->store, sql[desc]);
     if (st) {
         if (status)
             sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
@@ -202,6 +244,10 @@ void mn_api_jobs_list(struct mn_http_req *rq, struct mn_http_resp *rs)
             add_time(e, "finished_at", sqlite3_column_double(st, 5));
             cJSON_AddNumberToObject(e, "scored", (double)sqlite3_column_int64(st, 6));
             mn_json_add_num(e, "hypervolume", sqlite3_column_double(st, 7));
+            for (int k = 0; k < 3; k++)
+                cJSON_AddStringToObject(e, summary[k], sqlite3_column_type(st, 8 + k) ==
+                                        SQLITE_NULL ? "" : (const char *)sqlite3_column_text(st, 8 + k));
+            cJSON_AddNumberToObject(e, "max_candidates", (double)sqlite3_column_int64(st, 11));
             cJSON_AddItemToArray(a, e);
             n++;
         }
@@ -263,18 +309,20 @@ void mn_api_job_cancel(struct mn_http_req *rq, struct mn_http_resp *rs)
         mn_http_error(rs, MN_ESTATE, NULL, "job %lld already ended (%s)", (long long)id, status);
         return;
     }
-    int rc = mn_store_begin(srv->store);
-    if (!rc)
-        rc = mn_job_finish(j, "cancelled", "cancelled by request");
-    if (!rc)
-        rc = mn_store_commit(srv->store);
+    pthread_mutex_unlock(&srv->lock); /* re-taken as a writer */
+    int rc = mn_txn_begin(srv);
     if (rc) {
-        mn_store_rollback(srv->store);
-        mn_jobs_evict(srv->jobs, id);
-        j = NULL;
+        mn_http_error(rs, rc, NULL, "database unavailable: %s", mn_strerror(rc));
+        return;
     }
+    j = mn_jobs_get(srv->jobs, id, &rc);
+    if (j && strcmp(j->status, "running") != 0)
+        rc = MN_ESTATE; /* ended while the lock was free */
+    else if (j)
+        rc = mn_job_finish(j, "cancelled", "cancelled by request");
+    rc = mn_txn_end(srv, rc);
+    j = rc ? NULL : mn_jobs_get(srv->jobs, id, &rc);
     cJSON *view = j ? job_view(srv, j) : NULL;
-    pthread_cond_broadcast(&srv->changed);
     pthread_mutex_unlock(&srv->lock);
     if (rc)
         mn_http_error(rs, rc, NULL, "cancel failed: %s", mn_strerror(rc));
@@ -343,18 +391,70 @@ static void candidate_json(struct mn_buf *b, sqlite3_stmt *st)
     mn_buf_str(b, "}");
 }
 
+static const char *const cost_cols[] = {"latency_ms", "peak_sram_bytes", "flash_bytes", "macs",
+                                        "params"};
+
+/* What `sort` names: 0 the id, 1 a cost figure, 2 a proxy score of job j; -1 unknown.
+ * *path is its JSON path for json_extract. */
+static int sort_kind(const struct mn_job *j, const char *sort, char *path, size_t len)
+{
+    snprintf(path, len, "$.\"%s\"", sort);
+    if (strcmp(sort, "id") == 0)
+        return 0;
+    for (size_t i = 0; i < sizeof cost_cols / sizeof cost_cols[0]; i++)
+        if (strcmp(sort, cost_cols[i]) == 0)
+            return 1;
+    return cJSON_GetObjectItemCaseSensitive(j->spec->proxies, sort) && !strchr(sort, '"') ? 2
+                                                                                        : -1;
+}
+
+/* Query parameter `key` as a finite number; 1 after setting a 422 when it is not one. */
+static int query_num(struct mn_http_req *rq, struct mn_http_resp *rs, const char *key,
+                     double *out, int *given)
+{
+    const char *v = mn_http_query(rq, key);
+    char *end;
+    *given = v != NULL;
+    if (!v)
+        return 0;
+    *out = strtod(v, &end);
+    if (end == v || *end || !isfinite(*out)) {
+        mn_http_error(rs, MN_EINVAL, key, "query parameter '%s' must be a number", key);
+        return 1;
+    }
+    return 0;
+}
+
+/* Candidates of a job, filtered, in id order or sorted by `sort` (id, a cost figure or
+ * one of the job's proxies; `order` asc or desc). Sorted pages leave out candidates
+ * without that value and continue from the previous page's last (value, id), given as
+ * after_value and after. */
 void mn_api_job_candidates(struct mn_http_req *rq, struct mn_http_resp *rs)
 {
-    static const char sql[] = "SELECT " CAND_COLS " FROM candidates WHERE job_id=?1 AND "
-                              "(?2 IS NULL OR status=?2) AND (?3 IS NULL OR on_front=?3) AND "
-                              "(?4 IS NULL OR feasible=?4) AND id > ?5 ORDER BY id LIMIT ?6";
+#define CAND_FILTER "job_id=?1 AND (?2 IS NULL OR status=?2) AND (?3 IS NULL OR on_front=?3) " \
+                    "AND (?4 IS NULL OR feasible=?4)"
+    static const char sql[] = "SELECT " CAND_COLS " FROM candidates WHERE " CAND_FILTER
+                              " AND id > ?5 ORDER BY id LIMIT ?6";
+    /* v is the sort value times ?9 (-1 for desc), so one ascending order serves both. */
+    static const char sorted_sql[] =
+        "SELECT " CAND_COLS ", v FROM (SELECT *, (CASE ?7 WHEN 0 THEN id WHEN 1 THEN "
+        "json_extract(cost, ?8) ELSE json_extract(scores, ?8) END) * ?9 AS v FROM candidates "
+        "WHERE " CAND_FILTER ") WHERE v IS NOT NULL AND (?10 IS NULL OR v > ?10 OR "
+        "(v = ?10 AND id > ?5)) ORDER BY v, id LIMIT ?6";
+#undef CAND_FILTER
     static const char *const statuses[] = {"queued", "leased", "scored", "dead", "rejected"};
     int64_t limit = 100, after = 0, on_front = -1, fits = -1;
-    const char *status = mn_http_query(rq, "status");
+    double after_value = 0;
+    int has_value = 0, kind = 0;
+    char path[80];
+    const char *status = mn_http_query(rq, "status"), *sort = mn_http_query(rq, "sort");
+    const char *order = mn_http_query(rq, "order");
+    int desc = order && strcmp(order, "desc") == 0;
     if (mn_api_query_int(rq, rs, "limit", 1, 1000, &limit) ||
         mn_api_query_int(rq, rs, "after", 0, INT64_MAX, &after) ||
         mn_api_query_int(rq, rs, "on_front", 0, 1, &on_front) ||
-        mn_api_query_int(rq, rs, "fits", 0, 1, &fits))
+        mn_api_query_int(rq, rs, "fits", 0, 1, &fits) ||
+        query_num(rq, rs, "after_value", &after_value, &has_value))
         return;
     if (status) {
         size_t i = 0;
@@ -365,14 +465,26 @@ void mn_api_job_candidates(struct mn_http_req *rq, struct mn_http_resp *rs)
             return;
         }
     }
+    if (order && !desc && strcmp(order, "asc") != 0) {
+        mn_http_error(rs, MN_EINVAL, "order", "order must be asc or desc");
+        return;
+    }
     struct mn_job *j = locked_job(rq, rs);
     if (!j)
         return;
+    int sorted = sort || desc || has_value;
+    if (sorted && (kind = sort_kind(j, sort ? sort : "id", path, sizeof path)) < 0) {
+        pthread_mutex_unlock(&rq->srv->lock);
+        mn_http_error(rs, MN_EINVAL, "sort", "cannot sort by '%s': use id, a cost figure or "
+                      "one of the job's proxies", sort);
+        return;
+    }
     struct mn_server *srv = rq->srv;
     struct mn_buf b = {0};
     int64_t last = 0, n = 0;
+    double last_value = 0;
     mn_buf_printf(&b, "{\"job_id\":%lld,\"candidates\":[", (long long)j->id);
-    sqlite3_stmt *st = mn_store_prep(srv->store, sql);
+    sqlite3_stmt *st = mn_store_prep(srv->store, sorted ? sorted_sql : sql);
     if (st) {
         sqlite3_bind_int64(st, 1, j->id);
         if (status)
@@ -383,11 +495,21 @@ void mn_api_job_candidates(struct mn_http_req *rq, struct mn_http_resp *rs)
             sqlite3_bind_int64(st, 4, fits);
         sqlite3_bind_int64(st, 5, after);
         sqlite3_bind_int64(st, 6, limit);
+        if (sorted) {
+            sqlite3_bind_int(st, 7, kind);
+            sqlite3_bind_text(st, 8, path, -1, SQLITE_STATIC);
+            sqlite3_bind_int(st, 9, desc ? -1 : 1);
+            if (has_value || (kind == 0 && after))
+                sqlite3_bind_double(st, 10, (has_value ? after_value : (double)after) *
+                                                (desc ? -1 : 1));
+        }
         while (sqlite3_step(st) == SQLITE_ROW) {
             if (n++)
                 mn_buf_str(&b, ",");
             candidate_json(&b, st);
             last = sqlite3_column_int64(st, 0);
+            if (sorted)
+                last_value = sqlite3_column_double(st, 16) * (desc ? -1 : 1);
         }
         sqlite3_reset(st);
     }
@@ -398,17 +520,55 @@ void mn_api_job_candidates(struct mn_http_req *rq, struct mn_http_resp *rs)
         return;
     }
     if (n == limit)
-        mn_buf_printf(&b, "],\"next_after\":%lld}", (long long)last);
+        mn_buf_printf(&b, "],\"next_after\":%lld", (long long)last);
     else
-        mn_buf_str(&b, "],\"next_after\":null}");
+        mn_buf_str(&b, "],\"next_after\":null");
+    if (sorted && n == limit) {
+        mn_buf_str(&b, ",\"next_after_value\":");
+        mn_buf_num(&b, last_value);
+    } else if (sorted) {
+        mn_buf_str(&b, ",\"next_after_value\":null");
+    }
+    mn_buf_str(&b, "}");
     mn_http_reply(rs, 200, mn_buf_take(&b));
 }
 
+/* The cost model's per-layer table (cost.h) of architecture `arch` (its JSON text) in
+ * job j's space on j's MCU profile, printed (caller frees); NULL when it cannot be
+ * built. Deterministic, so it matches the totals the worker reported. */
+static char *layers_text(const struct mn_job *j, const char *arch)
+{
+    struct mn_error err = {0};
+    struct mn_arch *a = NULL;
+    struct mn_graph *g = NULL;
+    struct mn_mcu *m = NULL;
+    struct mn_cost c = {0};
+    cJSON *aj = cJSON_Parse(arch), *cj = NULL;
+    char *text = NULL;
+    if (!aj || mn_space_arch_from_json(j->spec->space, aj, &a, &err) ||
+        mn_space_lower(j->spec->space, a, &g, &err) ||
+        !(m = mn_mcu_from_json(cJSON_GetObjectItemCaseSensitive(j->spec->json, "mcu"), &err)) ||
+        mn_cost_estimate(g, m, &c, &err) || !(cj = mn_cost_to_json(&c, 1)))
+        goto done;
+    text = mn_json_print(cJSON_GetObjectItemCaseSensitive(cj, "layers"));
+done:
+    cJSON_Delete(cj);
+    mn_cost_release(&c);
+    mn_mcu_free(m);
+    mn_graph_free(g);
+    mn_arch_free(a);
+    cJSON_Delete(aj);
+    return text;
+}
+
+/* One candidate; with layers=1 also its per-layer cost table ("layers", null when the
+ * architecture cannot be lowered). */
 void mn_api_job_candidate(struct mn_http_req *rq, struct mn_http_resp *rs)
 {
     static const char sql[] = "SELECT " CAND_COLS " FROM candidates WHERE id=? AND job_id=?";
-    int64_t cid;
-    if (!mn_api_param_id(rq, rs, 1, &cid))
+    int64_t cid, layers = 0;
+    if (!mn_api_param_id(rq, rs, 1, &cid) ||
+        mn_api_query_int(rq, rs, "layers", 0, 1, &layers))
         return;
     struct mn_job *j = locked_job(rq, rs);
     if (!j)
@@ -421,6 +581,12 @@ void mn_api_job_candidate(struct mn_http_req *rq, struct mn_http_resp *rs)
         sqlite3_bind_int64(st, 2, j->id);
         if ((found = sqlite3_step(st) == SQLITE_ROW))
             candidate_json(&b, st);
+        if (found && layers && b.len) {
+            char *t = layers_text(j, (const char *)sqlite3_column_text(st, 2));
+            b.len--; /* reopen the object */
+            mn_buf_printf(&b, ",\"layers\":%s}", t ? t : "null");
+            free(t);
+        }
         sqlite3_reset(st);
     }
     int64_t job_id = j->id;
@@ -454,9 +620,6 @@ static void csv_value(struct mn_buf *b, const cJSON *obj, const char *key)
     if (cJSON_IsNumber(v))
         mn_buf_num(b, v->valuedouble);
 }
-
-static const char *const cost_cols[] = {"latency_ms", "peak_sram_bytes", "flash_bytes", "macs",
-                                        "params"};
 
 void mn_api_job_front(struct mn_http_req *rq, struct mn_http_resp *rs)
 {

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "api.h"
+#include "buf.h"
+#include "catalog.h"
 #include "json.h"
 #include "lease.h"
 #include "store.h"
@@ -23,8 +25,7 @@ void mn_api_lease_claim(struct mn_http_req *rq, struct mn_http_resp *rs)
     if (mn_json_check_keys(in, keys, &err) || mn_json_require(in, "worker_id", &err) ||
         mn_json_get_str(in, "worker_id", 128, &r.worker_id, &err) ||
         mn_json_get_str(in, "version", 64, &r.version, &err) ||
-        mn_json_require(in, "scoring_version", &err) ||
-        mn_json_get_i32(in, "scoring_version", 0, 1 << 30, &r.scoring_version, &err) ||
+        mn_catalog_get_version(in, "scoring_version", r.scoring_version, &err) ||
         mn_json_get_i32(in, "capacity", 1, 4096, &r.capacity, &err) ||
         (!r.worker_id[0] && mn_error_set(&err, MN_EINVAL, "worker_id", "worker_id is empty"))) {
         cJSON_Delete(in);
@@ -159,7 +160,7 @@ void mn_api_lease_results(struct mn_http_req *rq, struct mn_http_resp *rs)
     int64_t id;
     struct mn_error err = {0};
     const char *worker = NULL;
-    int version = 0;
+    char version[MN_VERSION_LEN];
     if (!mn_api_param_id(rq, rs, 0, &id))
         return;
     cJSON *in = mn_api_body(rq, rs, 0);
@@ -167,11 +168,11 @@ void mn_api_lease_results(struct mn_http_req *rq, struct mn_http_resp *rs)
         return;
     const cJSON *results = cJSON_GetObjectItemCaseSensitive(in, "results");
     struct mn_result *res = NULL;
+    struct mn_buf text = {0};
     int n = 0;
     if (mn_json_check_keys(in, keys, &err) || mn_json_require(in, "worker_id", &err) ||
         mn_json_get_str(in, "worker_id", 128, &worker, &err) ||
-        mn_json_require(in, "scoring_version", &err) ||
-        mn_json_get_i32(in, "scoring_version", 0, 1 << 30, &version, &err) ||
+        mn_catalog_get_version(in, "scoring_version", version, &err) ||
         mn_json_require(in, "results", &err))
         goto fail;
     if (!cJSON_IsArray(results) || cJSON_GetArraySize(results) > MAX_RESULTS) {
@@ -195,8 +196,28 @@ void mn_api_lease_results(struct mn_http_req *rq, struct mn_http_resp *rs)
             mn_error_prefix_field(&err, where);
             goto fail;
         }
+        if (res[i].ok) { /* the texts stored, serialised here rather than under the lock */
+            res[i].scores_at = text.len;
+            mn_buf_json(&text, res[i].scores);
+            res[i].cost_at = text.len;
+            res[i].scores_len = res[i].cost_at - res[i].scores_at;
+            mn_buf_json(&text, res[i].cost);
+            res[i].flags_at = text.len;
+            res[i].cost_len = res[i].flags_at - res[i].cost_at;
+            if (res[i].flags)
+                mn_buf_json(&text, res[i].flags);
+            else
+                mn_buf_add(&text, "[]", 2);
+            res[i].flags_len = text.len - res[i].flags_at;
+        }
         i++;
     }
+    if (text.oom) {
+        mn_error_set(&err, MN_ENOMEM, NULL, "out of memory");
+        goto fail;
+    }
+    for (i = 0; i < n; i++)
+        res[i].text = text.data;
     struct mn_results_ack ack;
     if (mn_lease_results(rq->srv, id, worker, version, res, n, &ack, &err))
         goto fail;
@@ -207,10 +228,12 @@ void mn_api_lease_results(struct mn_http_req *rq, struct mn_http_resp *rs)
                  ack.duplicates, ack.ignored, ack.requeued, ack.dead, ack.job_status);
     mn_http_reply(rs, 200, body);
     free(res);
+    mn_buf_free(&text);
     cJSON_Delete(in);
     return;
 fail:
     mn_http_error_from(rs, &err);
     free(res);
+    mn_buf_free(&text);
     cJSON_Delete(in);
 }

@@ -31,8 +31,10 @@ void mn_api_workers(struct mn_http_req *rq, struct mn_http_resp *rs)
         mn_buf_json_str(&b, (const char *)sqlite3_column_text(st, 0));
         mn_buf_str(&b, ",\"version\":");
         mn_buf_json_str(&b, (const char *)sqlite3_column_text(st, 1));
-        mn_buf_printf(&b, ",\"scoring_version\":%d,\"first_seen\":\"%s\"",
-                      sqlite3_column_int(st, 2), mn_time_text(sqlite3_column_double(st, 3), t, sizeof t));
+        mn_buf_str(&b, ",\"scoring_version\":");
+        mn_buf_json_str(&b, (const char *)sqlite3_column_text(st, 2));
+        mn_buf_printf(&b, ",\"first_seen\":\"%s\"",
+                      mn_time_text(sqlite3_column_double(st, 3), t, sizeof t));
         mn_buf_printf(&b, ",\"last_seen\":\"%s\",\"leases\":%lld,\"results\":%lld,"
                       "\"active_leases\":%lld}", mn_time_text(sqlite3_column_double(st, 4), t, sizeof t),
                       (long long)sqlite3_column_int64(st, 5), (long long)sqlite3_column_int64(st, 6),
@@ -80,6 +82,12 @@ void mn_api_strategies(struct mn_http_req *rq, struct mn_http_resp *rs)
     wrap(rs, "strategies", mn_strategies_describe());
 }
 
+void mn_api_proxies(struct mn_http_req *rq, struct mn_http_resp *rs)
+{
+    (void)rq;
+    wrap(rs, "proxies", mn_catalog_proxies_describe());
+}
+
 void mn_api_healthz(struct mn_http_req *rq, struct mn_http_resp *rs)
 {
     struct mn_server *srv = rq->srv;
@@ -88,7 +96,7 @@ void mn_api_healthz(struct mn_http_req *rq, struct mn_http_resp *rs)
     pthread_mutex_unlock(&srv->lock);
     char *body = malloc(128);
     if (body)
-        snprintf(body, 128, "{\"status\":\"%s\",\"schema_version\":%d,\"scoring_version\":%d}",
+        snprintf(body, 128, "{\"status\":\"%s\",\"schema_version\":%d,\"scoring_version\":\"%s\"}",
                  stopping ? "stopping" : version > 0 ? "ok" : "db_error", version,
                  mn_catalog_scoring_version());
     mn_http_reply(rs, stopping || version <= 0 ? 503 : 200, body);

@@ -25,6 +25,23 @@ static int reserve(struct mn_buf *b, size_t extra)
     return 1;
 }
 
+void mn_buf_reserve(struct mn_buf *b, size_t n)
+{
+    reserve(b, n);
+}
+
+void mn_buf_int(struct mn_buf *b, long long v)
+{
+    char t[24], *p = t + sizeof t;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do
+        *--p = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0)
+        *--p = '-';
+    mn_buf_add(b, p, (size_t)(t + sizeof t - p));
+}
+
 void mn_buf_add(struct mn_buf *b, const char *s, size_t n)
 {
     if (!reserve(b, n))
@@ -76,16 +93,55 @@ void mn_buf_json_str(struct mn_buf *b, const char *s)
 
 void mn_buf_num(struct mn_buf *b, double v)
 {
-    if (!isfinite(v))
+    if (!isfinite(v)) {
         mn_buf_add(b, "null", 4);
-    else if (v == floor(v) && fabs(v) < 9e15)
-        mn_buf_printf(b, "%.0f", v);
-    else { /* shortest of 15 or 17 significant digits that reads back exactly */
+    } else if (v == floor(v) && fabs(v) < 1e15) { /* integers: no printf */
+        mn_buf_int(b, (long long)v);
+    } else { /* shortest of 15 or 17 significant digits that reads back exactly */
         char t[32];
         snprintf(t, sizeof t, "%.15g", v);
         if (strtod(t, NULL) != v)
             snprintf(t, sizeof t, "%.17g", v);
         mn_buf_str(b, t);
+    }
+}
+
+void mn_buf_json(struct mn_buf *b, const cJSON *j)
+{
+    const cJSON *c;
+    int first = 1;
+    if (cJSON_IsNumber(j)) {
+        mn_buf_num(b, j->valuedouble);
+    } else if (cJSON_IsString(j)) {
+        mn_buf_json_str(b, j->valuestring);
+    } else if (cJSON_IsTrue(j)) {
+        mn_buf_add(b, "true", 4);
+    } else if (cJSON_IsFalse(j)) {
+        mn_buf_add(b, "false", 5);
+    } else if (cJSON_IsArray(j)) {
+        mn_buf_add(b, "[", 1);
+        cJSON_ArrayForEach(c, j)
+        {
+            if (!first)
+                mn_buf_add(b, ",", 1);
+            first = 0;
+            mn_buf_json(b, c);
+        }
+        mn_buf_add(b, "]", 1);
+    } else if (cJSON_IsObject(j)) {
+        mn_buf_add(b, "{", 1);
+        cJSON_ArrayForEach(c, j)
+        {
+            if (!first)
+                mn_buf_add(b, ",", 1);
+            first = 0;
+            mn_buf_json_str(b, c->string);
+            mn_buf_add(b, ":", 1);
+            mn_buf_json(b, c);
+        }
+        mn_buf_add(b, "}", 1);
+    } else {
+        mn_buf_add(b, "null", 4);
     }
 }
 

@@ -3,43 +3,65 @@
 #include <stdio.h>
 #include <string.h>
 #include "mcu.h"
+#include "proxy.h"
+#include "scoring.h"
 #include "space.h"
 
-#define SCORING_VERSION 1
-
-static const struct {
-    const char *name;
-    int maximise;
-} proxies[] = {
-    {"ntk", 0},       {"linear_regions", 1}, {"synflow", 1}, {"snip", 1},  {"grad_norm", 1},
-    {"jacob_cov", 1}, {"naswot", 1},         {"zen", 1},     {"params", 1}, {"flops", 1},
-};
-
-int mn_catalog_scoring_version(void)
+const char *mn_catalog_scoring_version(void)
 {
-    return SCORING_VERSION;
+    return MN_SCORING_VERSION;
+}
+
+int mn_catalog_get_version(const cJSON *obj, const char *key, char *out, struct mn_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (cJSON_IsString(v) && v->valuestring[0] && strlen(v->valuestring) < MN_VERSION_LEN) {
+        snprintf(out, MN_VERSION_LEN, "%s", v->valuestring);
+        return MN_OK;
+    }
+    if (cJSON_IsNumber(v) && v->valuedouble == (double)(long long)v->valuedouble &&
+        v->valuedouble >= 0 && v->valuedouble < 1e15) {
+        snprintf(out, MN_VERSION_LEN, "%lld", (long long)v->valuedouble);
+        return MN_OK;
+    }
+    return mn_error_set(err, MN_EINVAL, key, v ? "'%s' must be a version string" :
+                        "missing required field '%s'", key);
 }
 
 int mn_catalog_proxy_maximise(const char *name)
 {
-    for (size_t i = 0; i < sizeof proxies / sizeof proxies[0]; i++)
-        if (strcmp(proxies[i].name, name) == 0)
-            return proxies[i].maximise;
-    return -1;
+    cJSON *all = mn_proxies_describe();
+    const cJSON *p;
+    int found = -1;
+    cJSON_ArrayForEach(p, all)
+    {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(p, "name");
+        const cJSON *better = cJSON_GetObjectItemCaseSensitive(p, "better");
+        if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0)
+            found = cJSON_IsString(better) && strcmp(better->valuestring, "higher") == 0;
+    }
+    cJSON_Delete(all);
+    return found;
 }
 
-int mn_catalog_check_proxies(const cJSON *obj, struct mn_error *err)
+int mn_catalog_proxies(const cJSON *proxies, const char *space, const cJSON *space_settings,
+                       cJSON **out, struct mn_error *err)
 {
-    const cJSON *p;
-    cJSON_ArrayForEach(p, obj)
-    {
-        if (mn_catalog_proxy_maximise(p->string) < 0)
-            return mn_error_set(err, MN_EINVAL, p->string, "unknown proxy '%s'", p->string);
-        if (!cJSON_IsObject(p))
-            return mn_error_set(err, MN_EINVAL, p->string,
-                                "settings of proxy '%s' must be an object", p->string);
-    }
-    return MN_OK;
+    struct mn_proxy_config *c = NULL;
+    int rc = mn_proxies_parse(proxies, &c, err);
+    if (rc == MN_OK)
+        rc = mn_proxies_check_space(c, space, space_settings, err);
+    if (rc == MN_OK && !(*out = mn_proxies_to_json(c)))
+        rc = mn_error_set(err, MN_ENOMEM, NULL, "out of memory");
+    mn_proxies_free(c);
+    if (rc && err && rc != MN_ENOMEM)
+        err->code = MN_EINVAL;
+    return rc == MN_ENOMEM ? rc : rc ? MN_EINVAL : MN_OK;
+}
+
+cJSON *mn_catalog_proxies_describe(void)
+{
+    return mn_proxies_describe();
 }
 
 int mn_catalog_mcu(const cJSON *spec, cJSON **profile, char *id, size_t id_len,

@@ -113,6 +113,11 @@ const char *mn_http_query(struct mn_http_req *rq, const char *key)
     return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
+const char *mn_http_header(struct mn_http_req *rq, const char *name)
+{
+    return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
+}
+
 /* Matches path against pattern; fills params. 1 on a match. */
 static int match(const char *pattern, const char *path, const char **params, char *store,
                  size_t store_len)
@@ -151,9 +156,13 @@ static enum MHD_Result respond(struct MHD_Connection *c, struct reqstate *st,
         free(rs->body);
         return MHD_NO;
     }
-    if (rs->len || rs->status != 204)
+    if (rs->len || (rs->status != 204 && rs->status != 304))
         MHD_add_response_header(r, "Content-Type",
                                 rs->content_type ? rs->content_type : "application/json");
+    if (rs->cache_control)
+        MHD_add_response_header(r, "Cache-Control", rs->cache_control);
+    if (rs->etag[0])
+        MHD_add_response_header(r, "ETag", rs->etag);
     MHD_add_response_header(r, "X-Request-Id", st->id);
     if (rs->location[0])
         MHD_add_response_header(r, "Location", rs->location);
@@ -257,6 +266,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             st->too_big = 1;
             return dispatch(h, c, url, method, st); /* answer before the body arrives */
         }
+        if (cl)
+            mn_buf_reserve(&st->body, (size_t)strtoull(cl, NULL, 10));
         return MHD_YES;
     }
     if (*upload_size) {

@@ -31,6 +31,8 @@ struct mn_http_resp {
     size_t len;
     const char *content_type;     /* default application/json */
     char location[160];           /* Location header when non-empty */
+    const char *cache_control;    /* Cache-Control header when set (static text) */
+    char etag[40];                /* ETag header when non-empty */
 };
 
 typedef void (*mn_http_handler)(struct mn_http_req *rq, struct mn_http_resp *rs);
@@ -44,6 +46,8 @@ struct mn_route {
 
 /* A query parameter (decoded) or NULL. */
 const char *mn_http_query(struct mn_http_req *rq, const char *key);
+/* A request header or NULL. */
+const char *mn_http_header(struct mn_http_req *rq, const char *name);
 /* Sets a JSON error response {"error":{"code","message","field"}}, status from code. */
 void mn_http_error(struct mn_http_resp *rs, int code, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

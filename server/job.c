@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "buf.h"
 #include "catalog.h"
 #include "json.h"
 #include "log.h"
@@ -28,6 +29,7 @@ static void job_free(struct mn_job *j)
     if (j->strat_started && j->spec->strategy->stop)
         j->spec->strategy->stop(j->strat);
     mn_jobspec_free(j->spec);
+    mn_keyset_free(j->keys);
     mn_front_free(j->front);
     free(j->lease_json);
     free(j);
@@ -37,10 +39,7 @@ void mn_jobs_free(struct mn_jobs *js)
 {
     if (!js)
         return;
-    for (struct mn_job *j = js->head, *next; j; j = next) {
-        next = j->next;
-        job_free(j);
-    }
+    mn_jobs_evict_all(js);
     free(js);
 }
 
@@ -53,6 +52,15 @@ void mn_jobs_evict(struct mn_jobs *js, int64_t id)
             job_free(j);
             return;
         }
+}
+
+void mn_jobs_evict_all(struct mn_jobs *js)
+{
+    for (struct mn_job *j = js->head, *next; j; j = next) {
+        next = j->next;
+        job_free(j);
+    }
+    js->head = NULL;
 }
 
 static int col_str(sqlite3_stmt *st, int i, char *buf, size_t len)
@@ -88,7 +96,7 @@ static char *render_lease_json(struct mn_job *j)
     if (!o)
         return NULL;
     cJSON_AddNumberToObject(o, "id", (double)j->id);
-    cJSON_AddNumberToObject(o, "scoring_version", j->scoring_version);
+    cJSON_AddStringToObject(o, "scoring_version", j->scoring_version);
     static const char *const copy[] = {"space", "proxies", "mcu", "budgets", "objectives",
                                        "seed"};
     for (size_t i = 0; i < sizeof copy / sizeof copy[0]; i++)
@@ -122,10 +130,31 @@ static int load_front(struct mn_job *j)
     return rc == SQLITE_DONE ? MN_OK : MN_EDB;
 }
 
+/* The keys of every candidate of the job, for deduplication. */
+static int load_keys(struct mn_job *j)
+{
+    static const char sql[] = "SELECT key FROM candidates WHERE job_id=?";
+    sqlite3_stmt *st = mn_store_prep(j->store, sql);
+    if (!st)
+        return MN_EDB;
+    if (!(j->keys = mn_keyset_new()))
+        return MN_ENOMEM;
+    sqlite3_bind_int64(st, 1, j->id);
+    int rc = MN_OK, step;
+    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW)
+        if (mn_keyset_add(j->keys, (const char *)sqlite3_column_text(st, 0)) < 0)
+            rc = MN_ENOMEM;
+    sqlite3_reset(st);
+    return rc ? rc : step == SQLITE_DONE ? MN_OK : MN_EDB;
+}
+
 /* Starts the job's strategy; its error goes to *out when out is not NULL. */
 static int start_strategy(struct mn_job *j, const char *saved_text, struct mn_error *out)
 {
     struct mn_error err = {0};
+    int lk = load_keys(j);
+    if (lk)
+        return lk;
     cJSON *saved = saved_text ? cJSON_Parse(saved_text) : NULL;
     int rc = j->spec->strategy->start(j, saved, &j->strat, &err);
     cJSON_Delete(saved);
@@ -176,7 +205,7 @@ static struct mn_job *load(struct mn_jobs *js, int64_t id, int *rc, struct mn_er
                      err.message);
         goto fail;
     }
-    j->scoring_version = sqlite3_column_int(st, 3);
+    col_str(st, 3, j->scoring_version, sizeof j->scoring_version);
     j->created_at = sqlite3_column_double(st, 4);
     j->finished_at = sqlite3_column_double(st, 5);
     j->n_proposed = sqlite3_column_int64(st, 6);
@@ -239,7 +268,7 @@ int mn_jobs_create(struct mn_jobs *js, struct mn_jobspec *spec, int64_t *id,
     double now = mn_now();
     sqlite3_bind_text(st, 1, spec->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, mn_catalog_scoring_version());
+    sqlite3_bind_text(st, 3, mn_catalog_scoring_version(), -1, SQLITE_STATIC);
     sqlite3_bind_double(st, 4, now);
     sqlite3_bind_double(st, 5, now);
     if ((rc = mn_store_step_done(js->store, st)))
@@ -272,12 +301,24 @@ int mn_jobs_running(struct mn_jobs *js, int64_t *ids, int max)
 
 int64_t mn_job_count(struct mn_job *j, const char *status)
 {
-    static const char sql[] = "SELECT count(*) FROM candidates WHERE job_id=? AND status=?";
-    sqlite3_stmt *st = mn_store_prep(j->store, sql);
+    /* One statement per status with the status as a literal: a bound status would make
+     * SQLite re-plan the statement on every change of value (partial indexes). */
+    static const struct {
+        const char *status, *sql;
+    } counts[] = {
+        {"queued", "SELECT count(*) FROM candidates WHERE job_id=? AND status='queued'"},
+        {"leased", "SELECT count(*) FROM candidates WHERE job_id=? AND status='leased'"},
+        {"scored", "SELECT count(*) FROM candidates WHERE job_id=? AND status='scored'"},
+        {"dead", "SELECT count(*) FROM candidates WHERE job_id=? AND status='dead'"},
+        {"rejected", "SELECT count(*) FROM candidates WHERE job_id=? AND status='rejected'"},
+    };
+    sqlite3_stmt *st = NULL;
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0] && !st; i++)
+        if (strcmp(counts[i].status, status) == 0)
+            st = mn_store_prep(j->store, counts[i].sql);
     if (!st)
         return 0;
     sqlite3_bind_int64(st, 1, j->id);
-    sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
     int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
     return n;
@@ -350,6 +391,8 @@ int mn_job_finish(struct mn_job *j, const char *status, const char *reason)
         j->spec->strategy->stop(j->strat);
     j->strat_started = 0;
     j->strat = NULL;
+    mn_keyset_free(j->keys);
+    j->keys = NULL;
     mn_log_info("msg=\"job ended\" job=%lld status=%s reason=\"%s\" scored=%lld",
                 (long long)j->id, status, reason, (long long)j->n_scored);
     return mn_job_save(j);
@@ -532,17 +575,34 @@ int mn_job_after_results(struct mn_job *j, const struct mn_scored *batch, int n,
 static int insert_candidate(struct mn_job *j, const struct mn_arch *a, const char *status,
                             const char *error, const cJSON *origin)
 {
-    static const char sql[] = "INSERT OR IGNORE INTO candidates (job_id, key, arch, status, "
-                              "error, origin, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
-    sqlite3_stmt *st = mn_store_prep(j->store, sql);
-    char *key = mn_space_arch_key(j->spec->space, a);
-    cJSON *aj = mn_space_arch_to_json(j->spec->space, a);
-    char *arch = aj ? mn_json_print(aj) : NULL;
-    char *orig = origin ? mn_json_print(origin) : NULL;
+    static const char sql[] = "INSERT INTO candidates (job_id, key, arch, status, error, "
+                              "origin, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
+    if (!j->keys)
+        return MN_ESTATE; /* the job is not running */
+    char *key = mn_space_arch_key(j->spec->space, a), *arch = NULL, *orig = NULL;
+    cJSON *aj = NULL;
     int rc = MN_ENOMEM;
+    if (!key)
+        goto out;
+    if (mn_keyset_has(j->keys, key)) {
+        rc = 0;
+        goto out;
+    }
+    sqlite3_stmt *st = mn_store_prep(j->store, sql);
+    if (j->arch_is_key > 0) {
+        struct mn_buf b = {0};
+        mn_buf_json_str(&b, key);
+        arch = mn_buf_take(&b);
+    } else {
+        aj = mn_space_arch_to_json(j->spec->space, a);
+        arch = aj ? mn_json_print(aj) : NULL;
+        if (aj)
+            j->arch_is_key = cJSON_IsString(aj) && strcmp(aj->valuestring, key) == 0 ? 1 : -1;
+    }
+    orig = origin ? mn_json_print(origin) : NULL;
     if (!st)
         rc = MN_EDB;
-    if (!st || !key || !arch || (origin && !orig))
+    if (!st || !arch || (origin && !orig))
         goto out;
     sqlite3_bind_int64(st, 1, j->id);
     sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
@@ -551,10 +611,10 @@ static int insert_candidate(struct mn_job *j, const struct mn_arch *a, const cha
     sqlite3_bind_text(st, 5, error, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 6, orig, -1, SQLITE_STATIC);
     sqlite3_bind_double(st, 7, mn_now());
-    if ((rc = mn_store_step_done(j->store, st)))
+    if ((rc = mn_store_step_done(j->store, st)) || (rc = mn_keyset_add(j->keys, key)) < 0)
         goto out;
-    rc = sqlite3_changes(mn_store_db(j->store)) == 1;
-    j->n_proposed += rc;
+    j->n_proposed++;
+    rc = 1;
 out:
     free(key);
     free(arch);

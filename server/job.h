@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include "error.h"
 #include "jobspec.h"
+#include "keyset.h"
 #include "pareto.h"
 #include "space.h"
 #include "store.h"
@@ -24,7 +25,7 @@ struct mn_job {
     struct mn_store *store;
     char status[16];
     char reason[160];
-    int scoring_version;
+    char scoring_version[32];   /* MN_VERSION_LEN */
     double created_at, finished_at;
     struct mn_jobspec *spec;
     int64_t n_proposed, n_rejected, n_scored, n_done;
@@ -32,6 +33,10 @@ struct mn_job {
     double hv, hv_gen;          /* current hypervolume; at the last generation */
     int scaled;                 /* every objective has its normalisation fixed */
     struct mn_front *front;     /* feasible non-dominated candidates, u-space */
+    struct mn_keyset *keys;     /* keys proposed, for deduplication (running jobs) */
+    int arch_is_key;            /* 1: the space's JSON form of an arch is its key string
+                                   (nb201), so proposing needs no second rendering;
+                                   0: unknown yet; -1: it is not */
     void *strat;                /* strategy state (running jobs) */
     int strat_started, strat_done;
     char *lease_json;           /* the "job" object of lease payloads, rendered once */
@@ -52,6 +57,8 @@ int mn_jobs_create(struct mn_jobs *js, struct mn_jobspec *spec, int64_t *id,
 struct mn_job *mn_jobs_get(struct mn_jobs *js, int64_t id, int *rc);
 /* Forgets the cached job (after a rolled-back transaction). */
 void mn_jobs_evict(struct mn_jobs *js, int64_t id);
+/* Forgets every cached job. */
+void mn_jobs_evict_all(struct mn_jobs *js);
 /* Ids of running jobs in id order, at most max; returns the count. */
 int mn_jobs_running(struct mn_jobs *js, int64_t *ids, int max);
 

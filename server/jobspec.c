@@ -115,18 +115,20 @@ static int parse_mcu_budgets(struct mn_jobspec *s, const cJSON *in, cJSON *out,
 static int parse_proxies_objectives(struct mn_jobspec *s, const cJSON *in, cJSON *out,
                                     struct mn_error *err)
 {
-    const cJSON *p = NULL, *objs = cJSON_GetObjectItemCaseSensitive(in, "objectives");
-    cJSON *proxies = NULL, *dflt_obj = NULL;
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(in, "proxies");
+    const cJSON *objs = cJSON_GetObjectItemCaseSensitive(in, "objectives");
+    cJSON *proxies = NULL, *dflt = NULL, *dflt_obj = NULL;
     int rc;
-    if ((rc = object_or_absent(in, "proxies", &p, err)))
-        return rc;
-    proxies = p ? cJSON_Duplicate(p, 1) : cJSON_Parse("{\"ntk\":{},\"linear_regions\":{}}");
-    if (!proxies)
+    if (!p || cJSON_IsNull(p))
+        p = dflt = cJSON_Parse("{\"ntk\":{},\"linear_regions\":{}}");
+    if (!p)
         return MN_ENOMEM;
-    if ((rc = mn_catalog_check_proxies(proxies, err))) {
-        cJSON_Delete(proxies);
+    const cJSON *space = cJSON_GetObjectItemCaseSensitive(out, "space");
+    rc = mn_catalog_proxies(p, mn_space_name(s->space),
+                            cJSON_GetObjectItemCaseSensitive(space, "settings"), &proxies, err);
+    cJSON_Delete(dflt);
+    if (rc)
         return at(rc, err, "proxies");
-    }
     if (!cJSON_GetArraySize(proxies)) {
         cJSON_Delete(proxies);
         return mn_error_set(err, MN_EINVAL, "proxies", "name at least one proxy");

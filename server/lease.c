@@ -12,43 +12,20 @@
 #include "metrics.h"
 #include "server.h"
 #include "store.h"
+#include "txn.h"
 
 #define MAX_RUNNING 256
 
-/* Runs fn inside BEGIN IMMEDIATE … COMMIT under the lock; a failure rolls back and
- * evicts the job fn touched (its cached state may be ahead of the database). */
-struct txn {
-    struct mn_server *srv;
-    int64_t job_id; /* set by fn once it touches a job; evicted on rollback */
-};
-
-static int txn_begin(struct txn *t, struct mn_server *srv)
+/* Ends the request's write transaction (txn.h) and releases the lock. */
+static int txn_finish(struct mn_server *srv, int rc)
 {
-    t->srv = srv;
-    t->job_id = 0;
-    pthread_mutex_lock(&srv->lock);
-    int rc = mn_store_begin(srv->store);
-    if (rc)
-        pthread_mutex_unlock(&srv->lock);
-    return rc;
-}
-
-static int txn_end(struct txn *t, int rc)
-{
-    if (rc == MN_OK)
-        rc = mn_store_commit(t->srv->store);
-    if (rc != MN_OK) {
-        mn_store_rollback(t->srv->store);
-        if (t->job_id)
-            mn_jobs_evict(t->srv->jobs, t->job_id);
-    }
-    pthread_cond_broadcast(&t->srv->changed);
-    pthread_mutex_unlock(&t->srv->lock);
+    rc = mn_txn_end(srv, rc);
+    pthread_mutex_unlock(&srv->lock);
     return rc;
 }
 
 static int upsert_worker(struct mn_server *srv, const char *id, const char *version,
-                         int scoring_version, int leases, int results, double now)
+                         const char *scoring_version, int leases, int results, double now)
 {
     static const char sql[] =
         "INSERT INTO workers (id, version, scoring_version, first_seen, last_seen, leases, "
@@ -61,7 +38,7 @@ static int upsert_worker(struct mn_server *srv, const char *id, const char *vers
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     if (version)
         sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, scoring_version);
+    sqlite3_bind_text(st, 3, scoring_version, -1, SQLITE_STATIC);
     sqlite3_bind_double(st, 4, now);
     sqlite3_bind_int(st, 5, leases);
     sqlite3_bind_int(st, 6, results);
@@ -75,7 +52,8 @@ static int take_candidates(struct mn_server *srv, struct mn_job *j, int64_t leas
 {
     static const char sql[] =
         "UPDATE candidates SET status='leased', lease_id=?1, attempts=attempts+1 WHERE id IN "
-        "(SELECT id FROM candidates WHERE job_id=?2 AND status='queued' ORDER BY id LIMIT ?3) "
+        "(SELECT id FROM candidates WHERE job_id=?2 AND status='queued' AND lease_id IS NULL "
+        "ORDER BY id LIMIT ?3) "
         "RETURNING id, key, arch";
     sqlite3_stmt *st = mn_store_prep(srv->store, sql);
     if (!st)
@@ -85,8 +63,9 @@ static int take_candidates(struct mn_server *srv, struct mn_job *j, int64_t leas
     sqlite3_bind_int(st, 3, want);
     int n = 0, step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        mn_buf_printf(b, "%s{\"id\":%lld,\"key\":", n ? "," : "",
-                      (long long)sqlite3_column_int64(st, 0));
+        mn_buf_str(b, n ? ",{\"id\":" : "{\"id\":");
+        mn_buf_int(b, sqlite3_column_int64(st, 0));
+        mn_buf_str(b, ",\"key\":");
         mn_buf_json_str(b, (const char *)sqlite3_column_text(st, 1));
         mn_buf_str(b, ",\"arch\":");
         mn_buf_add(b, (const char *)sqlite3_column_text(st, 2), (size_t)sqlite3_column_bytes(st, 2));
@@ -131,13 +110,12 @@ static int set_lease(struct mn_server *srv, int64_t id, const char *status, int 
 
 /* Tries job j: refill its queue if short, lease what is queued. Returns the number
  * leased (0: nothing here) or < 0. */
-static int claim_from(struct mn_server *srv, struct txn *t, struct mn_job *j,
+static int claim_from(struct mn_server *srv, struct mn_job *j,
                       const struct mn_lease_req *r, double now, struct mn_buf *b,
                       int64_t *lease_id)
 {
     int want = r->capacity < j->spec->batch_size ? r->capacity : j->spec->batch_size;
     int64_t queued = mn_job_count(j, "queued");
-    t->job_id = j->id;
     if (queued < want) {
         int rc = mn_job_refill(j, (int)(want - queued));
         if (rc < 0)
@@ -162,30 +140,32 @@ static int claim_from(struct mn_server *srv, struct txn *t, struct mn_job *j,
 int mn_lease_claim(struct mn_server *srv, const struct mn_lease_req *r, char **body,
                    struct mn_error *err)
 {
-    if (r->scoring_version != mn_catalog_scoring_version())
+    if (strcmp(r->scoring_version, mn_catalog_scoring_version()) != 0)
         return mn_error_set(err, MN_ECONFLICT, "scoring_version",
-                            "worker scoring_version %d differs from the coordinator's %d",
+                            "worker scoring_version '%s' differs from the coordinator's '%s'",
                             r->scoring_version, mn_catalog_scoring_version());
-    struct txn t;
-    int rc = txn_begin(&t, srv);
-    if (rc)
+    struct mn_buf b = {0};
+    mn_buf_reserve(&b, 32768); /* before taking the lock */
+    int rc = mn_txn_begin(srv);
+    if (rc) {
+        mn_buf_free(&b);
         return mn_error_set(err, rc, NULL, "database busy");
+    }
     int64_t ids[MAX_RUNNING];
     int n_ids = mn_jobs_running(srv->jobs, ids, MAX_RUNNING), start = 0, got = 0;
     double now = mn_now();
     while (start < n_ids && ids[start] <= srv->rr_last)
         start++;
-    struct mn_buf b = {0};
     int64_t lease_id = 0;
     for (int k = 0; k < n_ids && !got && !rc; k++) {
         int64_t id = ids[(start + k) % n_ids];
         struct mn_job *j = mn_jobs_get(srv->jobs, id, &rc);
         if (!j)
             break;
-        if (j->scoring_version != r->scoring_version)
+        if (strcmp(j->scoring_version, r->scoring_version) != 0)
             continue;
         b.len = 0;
-        int n = claim_from(srv, &t, j, r, now, &b, &lease_id);
+        int n = claim_from(srv, j, r, now, &b, &lease_id);
         if (n < 0) {
             rc = n;
             break;
@@ -209,7 +189,7 @@ int mn_lease_claim(struct mn_server *srv, const struct mn_lease_req *r, char **b
     }
     if (!rc && got)
         rc = upsert_worker(srv, r->worker_id, r->version, r->scoring_version, 1, 0, now);
-    rc = txn_end(&t, rc < 0 ? rc : MN_OK);
+    rc = txn_finish(srv, rc < 0 ? rc : MN_OK);
     if (rc) {
         mn_buf_free(&b);
         return mn_error_set(err, rc, NULL, "lease failed: %s", mn_strerror(rc));
@@ -249,19 +229,18 @@ int mn_lease_heartbeat(struct mn_server *srv, int64_t lease_id, double *expires_
                        struct mn_error *err)
 {
     static const char sql[] = "UPDATE leases SET expires_at=? WHERE id=?";
-    struct txn t;
     int64_t job_id = 0;
     char status[16];
-    int rc = txn_begin(&t, srv);
+    int rc = mn_txn_begin(srv);
     if (rc)
         return mn_error_set(err, rc, NULL, "database busy");
     if ((rc = find_lease(srv, lease_id, &job_id, status, sizeof status))) {
-        txn_end(&t, MN_OK);
+        txn_finish(srv, MN_OK);
         return mn_error_set(err, rc, NULL, rc == MN_ENOTFOUND ? "no lease %lld" : "database error",
                             (long long)lease_id);
     }
     if (strcmp(status, "active") != 0) {
-        txn_end(&t, MN_OK);
+        txn_finish(srv, MN_OK);
         return mn_error_set(err, MN_ESTATE, NULL, "lease %lld is %s", (long long)lease_id, status);
     }
     struct mn_job *j = mn_jobs_get(srv->jobs, job_id, &rc);
@@ -274,7 +253,7 @@ int mn_lease_heartbeat(struct mn_server *srv, int64_t lease_id, double *expires_
         sqlite3_bind_int64(st, 2, lease_id);
         rc = mn_store_step_done(srv->store, st);
     }
-    rc = txn_end(&t, rc);
+    rc = txn_finish(srv, rc);
     return rc ? mn_error_set(err, rc, NULL, "heartbeat failed: %s", mn_strerror(rc)) : MN_OK;
 }
 
@@ -282,15 +261,15 @@ int mn_lease_release(struct mn_server *srv, int64_t lease_id, int *released,
                      struct mn_error *err)
 {
     static const char sql[] = "UPDATE candidates SET status='queued', lease_id=NULL, "
-                              "attempts=max(attempts-1, 0) WHERE lease_id=? AND status='leased'";
-    struct txn t;
+                              "attempts=max(attempts-1, 0) WHERE job_id=? AND status='leased' "
+                              "AND lease_id=?";
     int64_t job_id = 0;
     char status[16];
-    int rc = txn_begin(&t, srv);
+    int rc = mn_txn_begin(srv);
     if (rc)
         return mn_error_set(err, rc, NULL, "database busy");
     if ((rc = find_lease(srv, lease_id, &job_id, status, sizeof status))) {
-        txn_end(&t, MN_OK);
+        txn_finish(srv, MN_OK);
         return mn_error_set(err, rc, NULL, rc == MN_ENOTFOUND ? "no lease %lld" : "database error",
                             (long long)lease_id);
     }
@@ -299,7 +278,8 @@ int mn_lease_release(struct mn_server *srv, int64_t lease_id, int *released,
         sqlite3_stmt *st = mn_store_prep(srv->store, sql);
         rc = MN_EDB;
         if (st) {
-            sqlite3_bind_int64(st, 1, lease_id);
+            sqlite3_bind_int64(st, 1, job_id);
+            sqlite3_bind_int64(st, 2, lease_id);
             rc = mn_store_step_done(srv->store, st);
             *released = sqlite3_changes(mn_store_db(srv->store));
         }
@@ -308,7 +288,7 @@ int mn_lease_release(struct mn_server *srv, int64_t lease_id, int *released,
         if (!rc)
             mn_metrics_add(srv->metrics, MN_M_LEASES_RELEASED, 1);
     }
-    rc = txn_end(&t, rc);
+    rc = txn_finish(srv, rc);
     return rc ? mn_error_set(err, rc, NULL, "release failed: %s", mn_strerror(rc)) : MN_OK;
 }
 
@@ -332,35 +312,34 @@ static int candidate_state(struct mn_server *srv, int64_t id, int64_t *job_id, i
     return rc;
 }
 
-static int store_scored(struct mn_server *srv, const struct mn_result *r, const char *worker,
-                        const double *u, int n_obj, int feasible, double now)
+/* Stores the scores of r when the candidate is in job_id and in one of the statuses
+ * allowed (queued and leased; also dead when allow_dead). *stored = 1 if it was. */
+static int store_scored(struct mn_server *srv, int64_t job_id, const struct mn_result *r,
+                        const char *worker, const double *u, int n_obj, int feasible,
+                        double now, int allow_dead, int *stored)
 {
     static const char sql[] =
-        "UPDATE candidates SET status='scored', lease_id=NULL, error=NULL, scores=?, cost=?, "
-        "flags=?, seconds=?, worker_id=?, obj=?, feasible=?, scored_at=? WHERE id=?";
+        "UPDATE candidates SET status='scored', lease_id=NULL, error=NULL, "
+        "scores=?1, cost=?2, flags=?3, "
+        "seconds=?4, worker_id=?5, obj=?6, feasible=?7, scored_at=?8 "
+        "WHERE id=?9 AND job_id=?10 AND status IN ('queued', 'leased', ?11)";
     sqlite3_stmt *st = mn_store_prep(srv->store, sql);
     if (!st)
         return MN_EDB;
-    char *scores = cJSON_PrintUnformatted(r->scores);
-    char *cost = cJSON_PrintUnformatted(r->cost);
-    char *flags = r->flags ? cJSON_PrintUnformatted(r->flags) : NULL;
-    int rc = MN_ENOMEM;
-    if (scores && cost && (flags || !r->flags)) {
-        sqlite3_bind_text(st, 1, scores, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, cost, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, flags ? flags : "[]", -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 4, r->seconds);
-        sqlite3_bind_text(st, 5, worker, -1, SQLITE_STATIC);
-        if (u)
-            sqlite3_bind_blob(st, 6, u, n_obj * (int)sizeof *u, SQLITE_STATIC);
-        sqlite3_bind_int(st, 7, feasible);
-        sqlite3_bind_double(st, 8, now);
-        sqlite3_bind_int64(st, 9, r->candidate_id);
-        rc = mn_store_step_done(srv->store, st);
-    }
-    free(scores);
-    free(cost);
-    free(flags);
+    sqlite3_bind_text(st, 1, r->text + r->scores_at, (int)r->scores_len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, r->text + r->cost_at, (int)r->cost_len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, r->text + r->flags_at, (int)r->flags_len, SQLITE_STATIC);
+    sqlite3_bind_double(st, 4, r->seconds);
+    sqlite3_bind_text(st, 5, worker, -1, SQLITE_STATIC);
+    if (u)
+        sqlite3_bind_blob(st, 6, u, n_obj * (int)sizeof *u, SQLITE_STATIC);
+    sqlite3_bind_int(st, 7, feasible);
+    sqlite3_bind_double(st, 8, now);
+    sqlite3_bind_int64(st, 9, r->candidate_id);
+    sqlite3_bind_int64(st, 10, job_id);
+    sqlite3_bind_text(st, 11, allow_dead ? "dead" : "queued", -1, SQLITE_STATIC);
+    int rc = mn_store_step_done(srv->store, st);
+    *stored = !rc && sqlite3_changes(mn_store_db(srv->store)) == 1;
     return rc;
 }
 
@@ -377,81 +356,90 @@ static int store_failed(struct mn_server *srv, int64_t id, const char *error, in
 }
 
 /* Marks the lease done once none of its candidates is still leased to it. */
-static int maybe_done(struct mn_server *srv, int64_t lease_id)
+static int maybe_done(struct mn_server *srv, int64_t job_id, int64_t lease_id)
 {
     static const char sql[] = "UPDATE leases SET status='done' WHERE id=?1 AND status='active' "
-                              "AND NOT EXISTS (SELECT 1 FROM candidates WHERE lease_id=?1 "
-                              "AND status='leased')";
+                              "AND NOT EXISTS (SELECT 1 FROM candidates WHERE job_id=?2 AND "
+                              "status='leased' AND lease_id=?1)";
     sqlite3_stmt *st = mn_store_prep(srv->store, sql);
     if (!st)
         return MN_EDB;
     sqlite3_bind_int64(st, 1, lease_id);
+    sqlite3_bind_int64(st, 2, job_id);
     return mn_store_step_done(srv->store, st);
 }
 
-/* One result: classifies it against the candidate's state and stores it. fills *s when
- * the candidate finished (scored, or dead). Returns 1 if *s was filled, 0, or < 0. */
+/* One result. The common case (an unscored candidate of this job, scored fine) is one
+ * UPDATE; anything else is classified against the candidate's state. Fills *s when the
+ * candidate finished (scored, or dead). Returns 1 if *s was filled, 0, or < 0
+ * (MN_EINVAL: not a candidate of this job). */
 static int ingest_one(struct mn_server *srv, struct mn_job *j, const struct mn_result *r,
                       const char *worker, double now, double *u, struct mn_scored *s,
                       struct mn_results_ack *ack)
 {
-    int64_t job_id = 0;
-    int attempts = 0;
-    char status[16];
-    int rc = candidate_state(srv, r->candidate_id, &job_id, &attempts, status, sizeof status);
-    if (rc == MN_ENOTFOUND || (!rc && job_id != j->id))
-        return MN_EINVAL;
-    if (rc)
-        return rc;
-    if (strcmp(status, "scored") == 0) {
-        ack->duplicates++;
-        return 0;
+    int running = strcmp(j->status, "running") == 0, have = 1, feasible = 0, stored = 0, rc;
+    if (running && r->ok) {
+        for (int k = 0; k < j->spec->n_obj && have; k++) {
+            double v;
+            have = mn_objective_value(&j->spec->obj[k], r->scores, r->cost, &v) == MN_OK;
+            u[k] = have ? mn_objective_u(&j->spec->obj[k], v) : 0.0;
+        }
+        feasible = mn_budgets_met(&j->spec->budgets, r->cost);
+        if ((rc = store_scored(srv, j->id, r, worker, have ? u : NULL, j->spec->n_obj, feasible,
+                               now, 0, &stored)))
+            return rc;
+        if (stored)
+            j->n_done++;
     }
-    if (strcmp(status, "rejected") == 0 || strcmp(j->status, "running") != 0) {
-        ack->ignored++;
-        return 0;
-    }
-    int was_dead = strcmp(status, "dead") == 0;
-    if (!r->ok) {
-        if (was_dead) {
+    if (!stored) {
+        int64_t job_id = 0;
+        int attempts = 0;
+        char status[16];
+        rc = candidate_state(srv, r->candidate_id, &job_id, &attempts, status, sizeof status);
+        if (rc == MN_ENOTFOUND || (!rc && job_id != j->id))
+            return MN_EINVAL;
+        if (rc)
+            return rc;
+        if (strcmp(status, "scored") == 0) {
+            ack->duplicates++;
+            return 0;
+        }
+        int dead = strcmp(status, "dead") == 0;
+        if (!running || strcmp(status, "rejected") == 0 || (dead && !r->ok)) {
             ack->ignored++;
             return 0;
         }
-        int dead = attempts >= j->spec->max_attempts;
-        if ((rc = store_failed(srv, r->candidate_id, r->error, dead)))
-            return rc;
-        if (!dead) {
-            ack->requeued++;
-            return 0;
+        if (!r->ok) {
+            int last = attempts >= j->spec->max_attempts;
+            if ((rc = store_failed(srv, r->candidate_id, r->error, last)))
+                return rc;
+            if (!last) {
+                ack->requeued++;
+                return 0;
+            }
+            ack->dead++;
+            j->n_done++;
+            *s = (struct mn_scored){.id = r->candidate_id, .ok = 0};
+            return 1;
         }
-        ack->dead++;
-        j->n_done++;
-        *s = (struct mn_scored){.id = r->candidate_id, .ok = 0};
-        return 1;
+        /* A late result for a dead candidate: scores are deterministic, keep them. */
+        if ((rc = store_scored(srv, j->id, r, worker, have ? u : NULL, j->spec->n_obj, feasible,
+                               now, 1, &stored)))
+            return rc;
+        if (!stored)
+            return MN_EDB;
     }
-    int have = 1;
-    for (int k = 0; k < j->spec->n_obj && have; k++) {
-        double v;
-        have = mn_objective_value(&j->spec->obj[k], r->scores, r->cost, &v) == MN_OK;
-        u[k] = have ? mn_objective_u(&j->spec->obj[k], v) : 0.0;
-    }
-    int feasible = mn_budgets_met(&j->spec->budgets, r->cost);
-    if ((rc = store_scored(srv, r, worker, have ? u : NULL, j->spec->n_obj, feasible, now)))
-        return rc;
     ack->accepted++;
     j->n_scored++;
-    if (!was_dead)
-        j->n_done++;
     *s = (struct mn_scored){.id = r->candidate_id, .ok = 1, .feasible = feasible,
                             .scores = r->scores, .cost = r->cost, .u = have ? u : NULL};
     return 1;
 }
 
 int mn_lease_results(struct mn_server *srv, int64_t lease_id, const char *worker_id,
-                     int scoring_version, const struct mn_result *res, int n,
+                     const char *scoring_version, const struct mn_result *res, int n,
                      struct mn_results_ack *ack, struct mn_error *err)
 {
-    struct txn t;
     int64_t job_id = 0;
     char lstatus[16];
     memset(ack, 0, sizeof *ack);
@@ -462,7 +450,7 @@ int mn_lease_results(struct mn_server *srv, int64_t lease_id, const char *worker
         free(u);
         return mn_error_set(err, MN_ENOMEM, NULL, "out of memory");
     }
-    int rc = txn_begin(&t, srv);
+    int rc = mn_txn_begin(srv);
     if (rc) {
         free(done);
         free(u);
@@ -477,10 +465,9 @@ int mn_lease_results(struct mn_server *srv, int64_t lease_id, const char *worker
         mn_error_set(err, rc, NULL, "job %lld unreadable", (long long)job_id);
         goto out;
     }
-    t.job_id = job_id;
-    if (scoring_version != j->scoring_version) {
+    if (strcmp(scoring_version, j->scoring_version) != 0) {
         rc = mn_error_set(err, MN_ECONFLICT, "scoring_version",
-                          "results scored with scoring_version %d; job %lld needs %d",
+                          "results scored with scoring_version '%s'; job %lld needs '%s'",
                           scoring_version, (long long)job_id, j->scoring_version);
         goto out;
     }
@@ -502,7 +489,7 @@ int mn_lease_results(struct mn_server *srv, int64_t lease_id, const char *worker
         }
         n_done += got;
     }
-    if ((rc = maybe_done(srv, lease_id)) ||
+    if ((rc = maybe_done(srv, job_id, lease_id)) ||
         (n_done && strcmp(j->status, "running") == 0 &&
          (rc = mn_job_after_results(j, done, n_done, now))) ||
         (rc = upsert_worker(srv, worker_id, NULL, scoring_version, 0, ack->accepted, now))) {
@@ -515,7 +502,7 @@ int mn_lease_results(struct mn_server *srv, int64_t lease_id, const char *worker
         mn_error_set(err, rc, NULL, "job update failed: %s", mn_strerror(rc));
     snprintf(ack->job_status, sizeof ack->job_status, "%s", j->status);
 out:
-    rc = txn_end(&t, rc);
+    rc = txn_finish(srv, rc);
     free(done);
     free(u);
     if (!rc) {
@@ -533,12 +520,13 @@ static int expire_one(struct mn_server *srv, struct mn_job *j, int64_t lease_id,
     static const char sql[] =
         "UPDATE candidates SET lease_id=NULL, status=CASE WHEN attempts>=?2 THEN 'dead' ELSE "
         "'queued' END, error=CASE WHEN attempts>=?2 THEN 'lease expired on the last attempt' "
-        "ELSE error END WHERE lease_id=?1 AND status='leased' RETURNING id, status";
+        "ELSE error END WHERE job_id=?3 AND status='leased' AND lease_id=?1 RETURNING id, status";
     sqlite3_stmt *st = mn_store_prep(srv->store, sql);
     if (!st)
         return MN_EDB;
     sqlite3_bind_int64(st, 1, lease_id);
     sqlite3_bind_int(st, 2, j->spec->max_attempts);
+    sqlite3_bind_int64(st, 3, j->id);
     struct mn_scored dead[64];
     int n_dead = 0, step, rc = MN_OK;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -562,8 +550,7 @@ int mn_lease_reap(struct mn_server *srv, double now)
 {
     static const char sql[] = "SELECT id, job_id FROM leases WHERE status='active' AND "
                               "expires_at < ? ORDER BY expires_at LIMIT 256";
-    struct txn t;
-    int rc = txn_begin(&t, srv), expired = 0;
+    int rc = mn_txn_begin(srv), expired = 0;
     if (rc)
         return rc;
     sqlite3_stmt *st = mn_store_prep(srv->store, sql);
@@ -584,7 +571,6 @@ int mn_lease_reap(struct mn_server *srv, double now)
         struct mn_job *j = mn_jobs_get(srv->jobs, ids[i][1], &rc);
         if (!j)
             break;
-        t.job_id = j->id;
         if (!(rc = expire_one(srv, j, ids[i][0], now)))
             expired++;
     }
@@ -594,11 +580,10 @@ int mn_lease_reap(struct mn_server *srv, double now)
         struct mn_job *j = mn_jobs_get(srv->jobs, running[i], &rc);
         if (!j)
             break;
-        t.job_id = j->id;
         if ((rc = mn_job_check_end(j, now)) > 0)
             rc = MN_OK;
     }
-    rc = txn_end(&t, rc);
+    rc = txn_finish(srv, rc);
     if (rc)
         return rc;
     if (expired) {

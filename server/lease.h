@@ -14,7 +14,7 @@ struct mn_server;
 struct mn_lease_req {
     const char *worker_id;
     const char *version;
-    int scoring_version;
+    char scoring_version[32]; /* MN_VERSION_LEN */
     int capacity;          /* most candidates wanted */
 };
 
@@ -33,11 +33,14 @@ int mn_lease_heartbeat(struct mn_server *srv, int64_t lease_id, double *expires_
 int mn_lease_release(struct mn_server *srv, int64_t lease_id, int *released,
                      struct mn_error *err);
 
-/* One entry of a results post; the cJSON parts point into the parsed request. */
+/* One entry of a results post; the cJSON parts point into the parsed request, and
+ * their compact JSON text (serialised before the lock is taken) into `text`. */
 struct mn_result {
     int64_t candidate_id;
     int ok;
     const cJSON *scores, *cost, *flags; /* ok */
+    const char *text;                   /* ok: scores, cost, flags texts at these offsets */
+    size_t scores_at, scores_len, cost_at, cost_len, flags_at, flags_len;
     double seconds;
     const char *error;                  /* !ok */
 };
@@ -56,7 +59,7 @@ struct mn_results_ack {
  * MN_ECONFLICT: scoring_version differs from the job's; MN_EINVAL (err->field
  * "results[i].candidate_id"): a candidate not of the lease's job. */
 int mn_lease_results(struct mn_server *srv, int64_t lease_id, const char *worker_id,
-                     int scoring_version, const struct mn_result *res, int n,
+                     const char *scoring_version, const struct mn_result *res, int n,
                      struct mn_results_ack *ack, struct mn_error *err);
 
 /* Reaper: expires active leases past their expiry (their candidates are requeued, or

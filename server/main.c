@@ -78,6 +78,16 @@ static void close_cb(uv_handle_t *h)
     (void)h;
 }
 
+/* Closes the loop's handles and the loop. */
+static void close_loop(struct daemon *d)
+{
+    uv_close((uv_handle_t *)&d->reaper, close_cb);
+    uv_close((uv_handle_t *)&d->sigterm, close_cb);
+    uv_close((uv_handle_t *)&d->sigint, close_cb);
+    uv_run(&d->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&d->loop);
+}
+
 int main(int argc, char **argv)
 {
     static struct daemon d; /* large; lives for the whole process */
@@ -104,6 +114,7 @@ int main(int argc, char **argv)
     struct mn_server *srv = &d.srv;
     pthread_mutex_init(&srv->lock, NULL);
     pthread_cond_init(&srv->changed, NULL);
+    pthread_cond_init(&srv->committed, NULL);
     srv->cfg = &d.cfg;
     srv->auth = mn_auth_load(d.cfg.tokens_file[0] ? d.cfg.tokens_file : NULL,
                              getenv("MONAS_TOKENS"), &err);
@@ -125,8 +136,6 @@ int main(int argc, char **argv)
                            open_access && !d.cfg.insecure, &err);
     if (!d.http)
         goto out;
-    if (d.cfg.port_file[0] && write_port(d.cfg.port_file, mn_http_port(d.http), &err))
-        goto out;
     mn_log_info("msg=listening address=%s port=%d db=%s schema=%d tokens=%d version=%s",
                 d.cfg.listen, mn_http_port(d.http), d.cfg.db, mn_store_version(srv->store),
                 mn_auth_count(srv->auth), MONASD_VERSION);
@@ -141,15 +150,16 @@ int main(int argc, char **argv)
     uv_timer_start(&d.reaper, on_reap, 0, (uint64_t)d.cfg.reap_interval_ms);
     uv_signal_start(&d.sigterm, on_signal, SIGTERM);
     uv_signal_start(&d.sigint, on_signal, SIGINT);
+    /* The port file says "ready": written once signals are handled. */
+    if (d.cfg.port_file[0] && write_port(d.cfg.port_file, mn_http_port(d.http), &err)) {
+        close_loop(&d);
+        goto out;
+    }
     uv_run(&d.loop, UV_RUN_DEFAULT);
 
     mn_http_stop(d.http, (double)d.cfg.drain_seconds);
     d.http = NULL;
-    uv_close((uv_handle_t *)&d.reaper, close_cb);
-    uv_close((uv_handle_t *)&d.sigterm, close_cb);
-    uv_close((uv_handle_t *)&d.sigint, close_cb);
-    uv_run(&d.loop, UV_RUN_DEFAULT);
-    uv_loop_close(&d.loop);
+    close_loop(&d);
     mn_log_info("msg=stopped");
     status = 0;
 out:
@@ -161,6 +171,7 @@ out:
     mn_metrics_free(srv->metrics);
     mn_auth_free(srv->auth);
     pthread_cond_destroy(&srv->changed);
+    pthread_cond_destroy(&srv->committed);
     pthread_mutex_destroy(&srv->lock);
     return status;
 }

@@ -24,6 +24,9 @@ static const struct {
     [MN_M_RESULTS_DUPLICATE] = {"monas_results_duplicate_total",
                                 "Results for already scored candidates (ignored)."},
     [MN_M_JOBS_CREATED] = {"monas_jobs_created_total", "Jobs submitted."},
+    [MN_M_WRITES] = {"monas_db_writes_total", "Write requests (one savepoint each)."},
+    [MN_M_COMMITS] = {"monas_db_commits_total",
+                      "Database commits; several writes share one under load."},
 };
 
 struct route_stats {

@@ -18,6 +18,8 @@ enum mn_counter {
     MN_M_RESULTS_FAILED,   /* ok:false results */
     MN_M_RESULTS_DUPLICATE,
     MN_M_JOBS_CREATED,
+    MN_M_WRITES,           /* write requests (transaction savepoints) */
+    MN_M_COMMITS,          /* database commits (group commit: ≤ writes) */
     MN_M_COUNT
 };
 

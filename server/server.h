@@ -5,6 +5,7 @@
 #ifndef MN_SERVER_H
 #define MN_SERVER_H
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include "files.h"
 
@@ -26,6 +27,11 @@ struct mn_server {
     struct mn_auth *auth;
     struct mn_metrics *metrics;
     int64_t rr_last;         /* last job leased from: round robin over running jobs */
+    /* group commit (txn.c), all under lock except txn_waiting */
+    atomic_int txn_waiting;  /* writers waiting for the lock */
+    int txn_open, txn_members, commit_rc;
+    uint64_t txn_gen, committed_gen;
+    pthread_cond_t committed; /* broadcast after each commit */
     int stopping;            /* set under lock at shutdown: long polls return */
 };
 

@@ -153,7 +153,7 @@ struct mn_store *mn_store_open(const char *path, struct mn_error *err)
     sqlite3_busy_timeout(s->db, 5000);
     if (exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
                     "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; "
-                    "PRAGMA cache_size=-65536", err))
+                    "PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint=8192", err))
         goto fail;
     if (migrate(s->db, err))
         goto fail;

@@ -1,6 +1,6 @@
 /* strategy_random.c — the baseline: uniform random architectures from the job's
- * space, seeded by the job seed, deduplicated by canonical key (the job's candidate
- * table refuses repeats), bound by the candidate budget (the server caps `want`). When
+ * space, seeded by the job seed, deduplicated by canonical key (mn_job_propose refuses
+ * repeats), bound by the candidate budget (the server caps `want`). When
  * random draws stop finding new architectures of an enumerable space, it sweeps the
  * enumeration for the ones not yet proposed, so a budget as large as the space is
  * reached. State: the generator and the sweep position, saved with the job. */

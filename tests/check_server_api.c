@@ -76,6 +76,8 @@ START_TEST(job_spec_validation)
          "objectives[0].direction", 422},
         {"{\"space\":{\"name\":\"nb201\"},\"proxies\":{\"magic\":{}}}", "proxies.magic", 422},
         {"{\"space\":{\"name\":\"nb201\"},\"proxies\":{\"ntk\":3}}", "proxies.ntk", 422},
+        {"{\"space\":{\"name\":\"nb201\"},\"proxies\":{\"ntk\":{\"batch_size\":0}}}",
+         "proxies.ntk.batch_size", 422},
         {"{\"space\":{\"name\":\"nb201\"},\"strategy\":{\"name\":\"genius\"}}", "strategy.name", 422},
         {"{\"space\":{\"name\":\"nb201\"},\"strategy\":{\"name\":\"random\",\"settings\":{\"x\":1}}}",
          "strategy.settings.x", 422},
@@ -192,13 +194,15 @@ START_TEST(lease_validation)
         {"{\"worker_id\":\"w\",\"scoring_version\":1,\"cpus\":2}", "cpus", 422, "invalid"},
         {"{\"worker_id\":\"\",\"scoring_version\":1}", "worker_id", 422, "invalid"},
         {"{\"worker_id\":\"w\",\"scoring_version\":99}", "scoring_version", 409, "conflict"},
+        {"{\"worker_id\":\"w\",\"scoring_version\":\"2\"}", "scoring_version", 409, "conflict"},
+        {"{\"worker_id\":\"w\",\"scoring_version\":[1]}", "scoring_version", 422, "invalid"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         expect_error("POST", "/v1/leases", cases[i].body, cases[i].status, cases[i].code,
                      cases[i].field);
-    /* No job: no work. */
+    /* No job: no work (the version may be a string, as MN_SCORING_VERSION is). */
     ck_assert_int_eq(tu_http(&srv, "POST", "/v1/leases", NULL,
-                             "{\"worker_id\":\"w\",\"scoring_version\":1}", NULL), 204);
+                             "{\"worker_id\":\"w\",\"scoring_version\":\"1\"}", NULL), 204);
     expect_error("POST", "/v1/leases/5/heartbeat", NULL, 404, "not_found", NULL);
     expect_error("POST", "/v1/leases/5/release", NULL, 404, "not_found", NULL);
     expect_error("POST", "/v1/leases/5/results",
@@ -218,7 +222,8 @@ START_TEST(lease_results_flow)
     cJSON *cands = cJSON_GetObjectItem(l, "candidates");
     ck_assert_int_eq(cJSON_GetArraySize(cands), 4);
     ck_assert_int_eq((int)tu_num(l, "job.id"), 1);
-    ck_assert_int_eq((int)tu_num(l, "job.scoring_version"), 1);
+    ck_assert_str_eq(tu_str(l, "job.scoring_version"), "1");
+    ck_assert_int_eq((int)tu_num(l, "job.proxies.ntk.batch_size"), 72); /* defaults filled */
     ck_assert_int_eq((int)tu_num(l, "job.seed"), 1);
     ck_assert_str_eq(tu_str(l, "job.space.name"), "nb201");
     ck_assert_str_eq(tu_str(l, "job.mcu.id"), "stm32f746");
@@ -354,6 +359,10 @@ START_TEST(routing_limits_misc)
     cJSON_Delete(j);
     j = tu_json(&srv, "GET", "/v1/spaces", NULL, NULL, &st);
     ck_assert_str_eq(tu_str(j, "spaces.0.name"), "nb201");
+    cJSON_Delete(j);
+    j = tu_json(&srv, "GET", "/v1/proxies", NULL, NULL, &st);
+    ck_assert_str_eq(tu_str(j, "proxies.0.name"), "ntk");
+    ck_assert_str_eq(tu_str(j, "proxies.0.better"), "lower");
     cJSON_Delete(j);
     j = tu_json(&srv, "GET", "/v1/strategies", NULL, NULL, &st);
     ck_assert_str_eq(tu_str(j, "strategies.0.name"), "random");

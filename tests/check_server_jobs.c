@@ -324,6 +324,7 @@ static char *stable_view(int id)
 {
     cJSON *j = job(id);
     cJSON_DeleteItemFromObject(cJSON_GetObjectItem(j, "budget_used"), "seconds");
+    cJSON_DeleteItemFromObject(j, "scored_per_second");
     char *s = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     return s;

@@ -126,6 +126,12 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
 }
 
 static _Thread_local char last_headers[4096];
+static _Thread_local char next_header[512];
+
+void tu_http_next_header(const char *line)
+{
+    snprintf(next_header, sizeof next_header, "%s", line);
+}
 
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
@@ -180,6 +186,10 @@ int tu_http(const struct tu_srv *s, const char *method, const char *path, const 
     if (token) {
         snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
         h = curl_slist_append(h, auth);
+    }
+    if (next_header[0]) {
+        h = curl_slist_append(h, next_header);
+        next_header[0] = 0;
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     if (data) {

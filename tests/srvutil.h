@@ -34,6 +34,9 @@ int tu_http(const struct tu_srv *s, const char *method, const char *path, const 
 /* The same with the body parsed as JSON (NULL when empty or not JSON). */
 cJSON *tu_json(const struct tu_srv *s, const char *method, const char *path, const char *token,
                const char *data, int *status);
+/* Adds one request header line ("If-None-Match: \"x\"") to the next tu_http call on
+ * this thread only. */
+void tu_http_next_header(const char *line);
 /* A response header value of the last tu_http call on this thread ("Location"), or "". */
 const char *tu_http_header(const char *name);
 
