@@ -2,6 +2,7 @@
 #   make          build monasd and monas-worker into build/
 #   make test     build and run every test suite
 #   make asan     the same suites under AddressSanitizer + UBSan (build/asan/)
+#   make valgrind monasd and a worker run a job under valgrind: no leaks, no errors
 #   make run      start monasd, two workers and the default job (see README)
 #   make bench    run the benchmarks in bench/ and update BENCHMARKS.md
 
@@ -50,7 +51,7 @@ TEST_OBJ   = $(call obj,$(TEST_SRC))
 SERVER_LIB_OBJ = $(filter-out $(BUILD)/obj/server/main.o,$(SERVER_OBJ))
 WORKER_LIB_OBJ = $(filter-out $(BUILD)/obj/worker/main.o,$(WORKER_OBJ))
 
-.PHONY: all test asan run bench clean deps FORCE
+.PHONY: all test asan valgrind run bench clean deps FORCE
 FORCE:
 all: $(BUILD)/monasd $(BUILD)/monas-worker
 
@@ -104,6 +105,9 @@ asan:
 	$(MAKE) BUILD=build/asan SAN=1 OPT=-O1 all build/asan/monas-tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    MONAS_BIN_DIR=build/asan MONAS_SANITIZED=1 build/asan/monas-tests
+
+valgrind: all
+	tests/valgrind/daemons.sh $(BUILD)
 
 run: all
 	deploy/run-local.sh $(BUILD)

@@ -25,9 +25,10 @@ while [ "$i" -lt "$runs" ]; do
 done
 optuna=$(/usr/bin/python3 "$here/optuna_ingest.py" --workers "$workers" --seconds "$seconds")
 echo "optuna: $optuna" >&2
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 section=$(OURS="$ours" OPTUNA="$optuna" WORKERS="$workers" SECONDS_PER_RUN="$seconds" \
-    LOAD_BEFORE="$load_before" \
+    LOAD_BEFORE="$load_before" LOAD_AFTER="$load_after" \
     /usr/bin/python3 - <<'PY'
 import json, os, platform, statistics, subprocess
 ours = [json.loads(l) for l in os.environ["OURS"].splitlines() if l.strip()]
@@ -39,14 +40,16 @@ for line in open("/proc/cpuinfo"):
         break
 nproc = os.cpu_count()
 load = os.environ["LOAD_BEFORE"].split()
+load_after = os.environ["LOAD_AFTER"].split()
 med = statistics.median(r["results_per_s"] for r in ours)
 print("## Coordinator ingest (monasd vs Optuna on SQLite)\n")
 print("Command: `make bench` (runs `bench/ingest.sh build`: `build/bench-ingest build/monasd "
       f"--workers {os.environ['WORKERS']} --seconds {os.environ['SECONDS_PER_RUN']}` "
       f"{len(ours)} times, then `/usr/bin/python3 bench/optuna_ingest.py --workers "
       f"{os.environ['WORKERS']} --seconds {os.environ['SECONDS_PER_RUN']}`).\n")
-print(f"Machine: `nproc` = {nproc}, CPU model: {cpu}; load average before the run "
-      f"{' '.join(load)} (other work shares this machine).\n")
+print(f"Machine: `nproc` = {nproc}, CPU model: {cpu}; load average (1/5/15 min) before the "
+      f"run {' '.join(load)}, after it {' '.join(load_after)} (other work shares this "
+      "machine, so throughput varies with it; CPU per result below varies less).\n")
 print("Simulated workers are separate processes on loopback, each leasing batches of "
       f"{ours[0]['batch']} and posting trivial scores over HTTP keep-alive, against nb201 "
       "random-search jobs: every result goes through the full HTTP + JSON validation + "
@@ -63,9 +66,9 @@ print(f"Optuna {opt['optuna']} (RDB storage on SQLite, {opt['workers']} processe
       f"{opt['seconds']} s, {opt['failed_calls']} failed calls).\n")
 print(f"Ratio (median monasd results/s ÷ Optuna trials/s): {med / opt['trials_per_s']:.0f}x.\n")
 us = statistics.median(r["monasd_cpu_s"] / r["results"] * 1e6 for r in ours)
-print(f"monasd CPU per stored result (median): {us:.1f} µs. monasd serialises all database "
-      "work on one lock (the single writer path), so its throughput is bounded by one core: "
-      f"about {1e6 / us:.0f} results/s at this cost per result.\n")
+print(f"monasd CPU per stored result (median): {us:.1f} µs, all threads (HTTP, JSON, the "
+      "database work under the single writer lock, WAL checkpoints): one core free for "
+      f"monasd gives about {1e6 / us:.0f} results/s at this cost.\n")
 print(f"Floor: 50,000 results/s. Median here: {med:.0f}/s — "
       f"{'met' if med >= 50000 else 'NOT met'}.")
 PY

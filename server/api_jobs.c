@@ -30,15 +30,14 @@ static void add_time(cJSON *o, const char *key, double t)
 #define RATE_WINDOW 60.0
 
 /* Live activity of job j: leases out now, distinct workers holding them, and
- * candidates scored per second over the last RATE_WINDOW seconds (or since creation). */
+ * candidates scored per second over the last RATE_WINDOW seconds (or since creation),
+ * as recorded since monasd loaded the job. */
 static void add_activity(struct mn_server *srv, struct mn_job *j, cJSON *o)
 {
     static const char leases_sql[] = "SELECT count(*), count(DISTINCT worker_id) FROM leases "
                                      "WHERE job_id=? AND status='active'";
-    static const char rate_sql[] = "SELECT count(*) FROM candidates WHERE job_id=? AND "
-                                   "status='scored' AND scored_at>?";
     double now = mn_now(), window = now - j->created_at;
-    int64_t leases = 0, workers = 0, recent = 0;
+    int64_t leases = 0, workers = 0;
     if (window > RATE_WINDOW)
         window = RATE_WINDOW;
     sqlite3_stmt *st = mn_store_prep(srv->store, leases_sql);
@@ -50,23 +49,14 @@ static void add_activity(struct mn_server *srv, struct mn_job *j, cJSON *o)
         }
         sqlite3_reset(st);
     }
-    if ((st = mn_store_prep(srv->store, rate_sql))) {
-        sqlite3_bind_int64(st, 1, j->id);
-        sqlite3_bind_double(st, 2, now - window);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            recent = sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
-    }
     cJSON_AddNumberToObject(o, "active_leases", (double)leases);
     cJSON_AddNumberToObject(o, "active_workers", (double)workers);
-    mn_json_add_num(o, "scored_per_second", window > 0 ? (double)recent / window : 0.0);
+    mn_json_add_num(o, "scored_per_second", mn_job_scored_rate(j, now, window));
 }
 
 /* The full status view of job j (under the lock). */
 static cJSON *job_view(struct mn_server *srv, struct mn_job *j)
 {
-    static const char counts_sql[] = "SELECT status, count(*) FROM candidates WHERE job_id=? "
-                                     "GROUP BY status";
     static const char hist_sql[] = "SELECT generation, scored, hypervolume, at FROM (SELECT * "
                                    "FROM history WHERE job_id=? ORDER BY generation DESC "
                                    "LIMIT ?) ORDER BY generation";
@@ -82,19 +72,15 @@ static cJSON *job_view(struct mn_server *srv, struct mn_job *j)
     add_time(o, "created_at", j->created_at);
     add_time(o, "finished_at", j->finished_at);
     cJSON *p = cJSON_AddObjectToObject(o, "progress");
-    static const char *const states[] = {"queued", "leased", "scored", "dead", "rejected"};
-    for (size_t i = 0; i < sizeof states / sizeof states[0]; i++)
-        cJSON_AddNumberToObject(p, states[i], 0);
-    cJSON_AddNumberToObject(p, "proposed", (double)j->n_proposed);
-    sqlite3_stmt *st = mn_store_prep(srv->store, counts_sql);
-    if (st) {
-        sqlite3_bind_int64(st, 1, j->id);
-        while (sqlite3_step(st) == SQLITE_ROW)
-            cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(
-                                     p, (const char *)sqlite3_column_text(st, 0)),
-                                 (double)sqlite3_column_int64(st, 1));
-        sqlite3_reset(st);
-    }
+    struct mn_job_counts c;
+    mn_job_counts(j, &c);
+    const struct {
+        const char *status;
+        int64_t n;
+    } counts[] = {{"queued", c.queued}, {"leased", c.leased}, {"scored", c.scored},
+                  {"dead", c.dead}, {"rejected", c.rejected}, {"proposed", j->n_proposed}};
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
+        cJSON_AddNumberToObject(p, counts[i].status, (double)counts[i].n);
     cJSON *b = cJSON_AddObjectToObject(o, "budget_used");
     double end = j->finished_at > 0 ? j->finished_at : mn_now();
     cJSON_AddNumberToObject(b, "candidates", (double)(j->n_proposed - j->n_rejected));
@@ -107,7 +93,7 @@ static cJSON *job_view(struct mn_server *srv, struct mn_job *j)
     mn_json_add_num(o, "hypervolume", j->hv);
     cJSON_AddNumberToObject(o, "front_size", j->front->n);
     cJSON *h = cJSON_AddArrayToObject(o, "history");
-    st = mn_store_prep(srv->store, hist_sql);
+    sqlite3_stmt *st = mn_store_prep(srv->store, hist_sql);
     if (st) {
         sqlite3_bind_int64(st, 1, j->id);
         sqlite3_bind_int(st, 2, HISTORY_MAX);
@@ -332,7 +318,13 @@ void mn_api_job_cancel(struct mn_http_req *rq, struct mn_http_resp *rs)
 
 /* ---- candidates ---- */
 
-#define CAND_COLS "id, key, arch, status, attempts, error, scores, cost, flags, seconds, " \
+/* A candidate's status: 'leased' is derived, a queued candidate listed by an active
+ * lease of its job (?1 is the job id in every statement using it; the IN list is
+ * built once per statement). */
+#define CAND_STATE "(CASE WHEN status='queued' AND id IN (SELECT i.value FROM leases l JOIN " \
+                   "json_each(l.items) i WHERE l.job_id=?1 AND l.status='active') THEN " \
+                   "'leased' ELSE status END)"
+#define CAND_COLS "id, key, arch, " CAND_STATE ", attempts, error, scores, cost, flags, seconds, " \
                   "worker_id, feasible, on_front, created_at, scored_at, origin"
 
 static void raw_or_null(struct mn_buf *b, const char *key, sqlite3_stmt *st, int col)
@@ -431,7 +423,7 @@ static int query_num(struct mn_http_req *rq, struct mn_http_resp *rs, const char
  * after_value and after. */
 void mn_api_job_candidates(struct mn_http_req *rq, struct mn_http_resp *rs)
 {
-#define CAND_FILTER "job_id=?1 AND (?2 IS NULL OR status=?2) AND (?3 IS NULL OR on_front=?3) " \
+#define CAND_FILTER "job_id=?1 AND (?2 IS NULL OR " CAND_STATE "=?2) AND (?3 IS NULL OR on_front=?3) " \
                     "AND (?4 IS NULL OR feasible=?4)"
     static const char sql[] = "SELECT " CAND_COLS " FROM candidates WHERE " CAND_FILTER
                               " AND id > ?5 ORDER BY id LIMIT ?6";
@@ -565,7 +557,7 @@ done:
  * architecture cannot be lowered). */
 void mn_api_job_candidate(struct mn_http_req *rq, struct mn_http_resp *rs)
 {
-    static const char sql[] = "SELECT " CAND_COLS " FROM candidates WHERE id=? AND job_id=?";
+    static const char sql[] = "SELECT " CAND_COLS " FROM candidates WHERE job_id=?1 AND id=?2";
     int64_t cid, layers = 0;
     if (!mn_api_param_id(rq, rs, 1, &cid) ||
         mn_api_query_int(rq, rs, "layers", 0, 1, &layers))
@@ -577,8 +569,8 @@ void mn_api_job_candidate(struct mn_http_req *rq, struct mn_http_resp *rs)
     int found = 0;
     sqlite3_stmt *st = mn_store_prep(rq->srv->store, sql);
     if (st) {
-        sqlite3_bind_int64(st, 1, cid);
-        sqlite3_bind_int64(st, 2, j->id);
+        sqlite3_bind_int64(st, 1, j->id);
+        sqlite3_bind_int64(st, 2, cid);
         if ((found = sqlite3_step(st) == SQLITE_ROW))
             candidate_json(&b, st);
         if (found && layers && b.len) {
@@ -623,7 +615,7 @@ static void csv_value(struct mn_buf *b, const cJSON *obj, const char *key)
 
 void mn_api_job_front(struct mn_http_req *rq, struct mn_http_resp *rs)
 {
-    static const char sql[] = "SELECT " CAND_COLS " FROM candidates WHERE job_id=? AND "
+    static const char sql[] = "SELECT " CAND_COLS " FROM candidates WHERE job_id=?1 AND "
                               "on_front=1 ORDER BY id";
     const char *format = mn_http_query(rq, "format");
     int csv = format && strcmp(format, "csv") == 0;

@@ -102,13 +102,55 @@ static int numbers(const cJSON *obj, int allow_null, struct mn_error *err)
     return MN_OK;
 }
 
+/* The cost figures stored and used (each a finite number when present). */
+static const char *const cost_figures[] = {"latency_ms", "peak_sram_bytes", "flash_bytes",
+                                           "macs", "params"};
+#define N_COST_FIGURES (sizeof cost_figures / sizeof cost_figures[0])
+
+/* A result's cost object: the figures are finite numbers; `fits` (what common/scoring.c
+ * reports: the network fits the MCU's SRAM and flash) a boolean and `mcu` a string, both
+ * accepted and not stored (monasd judges fit against the job's budgets itself); any
+ * other member is ignored, so a newer scorer's extra figures do not break ingest. */
+static int check_cost(const cJSON *cost, struct mn_error *err)
+{
+    const cJSON *v;
+    cJSON_ArrayForEach(v, cost)
+    {
+        size_t i = 0;
+        while (i < N_COST_FIGURES && strcmp(v->string, cost_figures[i]) != 0)
+            i++;
+        if (i < N_COST_FIGURES && !(cJSON_IsNumber(v) && isfinite(v->valuedouble)))
+            return mn_error_set(err, MN_EINVAL, v->string, "'%s' must be a number", v->string);
+        if (strcmp(v->string, "fits") == 0 && !cJSON_IsBool(v))
+            return mn_error_set(err, MN_EINVAL, "fits", "'fits' must be true or false");
+        if (strcmp(v->string, "mcu") == 0 && !cJSON_IsString(v))
+            return mn_error_set(err, MN_EINVAL, "mcu", "'mcu' must be a string");
+    }
+    return MN_OK;
+}
+
+/* The stored text of a checked cost object: its figures only, in table order. */
+static void cost_text(struct mn_buf *b, const cJSON *cost)
+{
+    int n = 0;
+    mn_buf_add(b, "{", 1);
+    for (size_t i = 0; i < N_COST_FIGURES; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(cost, cost_figures[i]);
+        if (!v)
+            continue;
+        mn_buf_str(b, n++ ? ",\"" : "\"");
+        mn_buf_str(b, cost_figures[i]);
+        mn_buf_str(b, "\":");
+        mn_buf_num(b, v->valuedouble);
+    }
+    mn_buf_add(b, "}", 1);
+}
+
 static int parse_result(const cJSON *it, struct mn_result *r, struct mn_error *err)
 {
     static const char *const ok_keys[] = {"candidate_id", "ok", "scores", "cost", "flags",
                                           "seconds", NULL};
     static const char *const fail_keys[] = {"candidate_id", "ok", "error", "seconds", NULL};
-    static const char *const cost_keys[] = {"latency_ms", "peak_sram_bytes", "flash_bytes",
-                                            "macs", "params", NULL};
     int64_t cid = 0;
     int rc = mn_json_expect_object(it, "a result", err);
     if (rc || (rc = mn_json_require(it, "candidate_id", err)) ||
@@ -138,7 +180,7 @@ static int parse_result(const cJSON *it, struct mn_result *r, struct mn_error *e
         mn_error_prefix_field(err, "scores");
         return rc;
     }
-    if ((rc = mn_json_check_keys(r->cost, cost_keys, err)) || (rc = numbers(r->cost, 0, err))) {
+    if ((rc = check_cost(r->cost, err))) {
         mn_error_prefix_field(err, "cost");
         return rc;
     }
@@ -201,7 +243,7 @@ void mn_api_lease_results(struct mn_http_req *rq, struct mn_http_resp *rs)
             mn_buf_json(&text, res[i].scores);
             res[i].cost_at = text.len;
             res[i].scores_len = res[i].cost_at - res[i].scores_at;
-            mn_buf_json(&text, res[i].cost);
+            cost_text(&text, res[i].cost);
             res[i].flags_at = text.len;
             res[i].cost_len = res[i].flags_at - res[i].cost_at;
             if (res[i].flags)

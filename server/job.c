@@ -30,6 +30,7 @@ static void job_free(struct mn_job *j)
         j->spec->strategy->stop(j->strat);
     mn_jobspec_free(j->spec);
     mn_keyset_free(j->keys);
+    mn_queue_free(j->queue);
     mn_front_free(j->front);
     free(j->lease_json);
     free(j);
@@ -148,11 +149,60 @@ static int load_keys(struct mn_job *j)
     return rc ? rc : step == SQLITE_DONE ? MN_OK : MN_EDB;
 }
 
+/* Appends candidate id's object in a lease payload: {"id":…,"key":…,"arch":…}. */
+static void render_item(struct mn_buf *b, int64_t id, const char *key, const char *arch,
+                        size_t arch_len)
+{
+    mn_buf_str(b, "{\"id\":");
+    mn_buf_int(b, id);
+    mn_buf_str(b, ",\"key\":");
+    mn_buf_json_str(b, key);
+    mn_buf_str(b, ",\"arch\":");
+    mn_buf_add(b, arch, arch_len);
+    mn_buf_add(b, "}", 1);
+}
+
+/* The open candidates of a running job: queued ones in id order, and those in the
+ * items of an active lease as leased to it (a candidate listed by two active leases,
+ * which monasd never writes, goes to the first). */
+static int load_queue(struct mn_job *j)
+{
+    static const char sql[] =
+        "SELECT c.id, c.key, c.arch, c.attempts, l.lease FROM candidates c LEFT JOIN "
+        "(SELECT l.id AS lease, i.value AS cid FROM leases l JOIN json_each(l.items) i "
+        "WHERE l.job_id=?1 AND l.status='active') l ON l.cid=c.id "
+        "WHERE c.job_id=?1 AND c.status='queued' ORDER BY c.id, l.lease";
+    sqlite3_stmt *st = mn_store_prep(j->store, sql);
+    if (!st)
+        return MN_EDB;
+    if (!(j->queue = mn_queue_new()))
+        return MN_ENOMEM;
+    sqlite3_bind_int64(st, 1, j->id);
+    struct mn_buf b = {0};
+    int rc = MN_OK, step;
+    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        if (mn_queue_get(j->queue, id))
+            continue;
+        b.len = 0;
+        render_item(&b, id, (const char *)sqlite3_column_text(st, 1),
+                    (const char *)sqlite3_column_text(st, 2), (size_t)sqlite3_column_bytes(st, 2));
+        rc = b.oom ? MN_ENOMEM
+                   : mn_queue_add(j->queue, id, sqlite3_column_int(st, 3), b.data, b.len,
+                                  sqlite3_column_int64(st, 4));
+    }
+    sqlite3_reset(st);
+    mn_buf_free(&b);
+    return rc ? rc : step == SQLITE_DONE ? MN_OK : MN_EDB;
+}
+
 /* Starts the job's strategy; its error goes to *out when out is not NULL. */
 static int start_strategy(struct mn_job *j, const char *saved_text, struct mn_error *out)
 {
     struct mn_error err = {0};
     int lk = load_keys(j);
+    if (!lk)
+        lk = load_queue(j);
     if (lk)
         return lk;
     cJSON *saved = saved_text ? cJSON_Parse(saved_text) : NULL;
@@ -299,29 +349,57 @@ int mn_jobs_running(struct mn_jobs *js, int64_t *ids, int max)
     return n;
 }
 
-int64_t mn_job_count(struct mn_job *j, const char *status)
+void mn_job_counts(struct mn_job *j, struct mn_job_counts *c)
 {
-    /* One statement per status with the status as a literal: a bound status would make
-     * SQLite re-plan the statement on every change of value (partial indexes). */
-    static const struct {
-        const char *status, *sql;
-    } counts[] = {
-        {"queued", "SELECT count(*) FROM candidates WHERE job_id=? AND status='queued'"},
-        {"leased", "SELECT count(*) FROM candidates WHERE job_id=? AND status='leased'"},
-        {"scored", "SELECT count(*) FROM candidates WHERE job_id=? AND status='scored'"},
-        {"dead", "SELECT count(*) FROM candidates WHERE job_id=? AND status='dead'"},
-        {"rejected", "SELECT count(*) FROM candidates WHERE job_id=? AND status='rejected'"},
-    };
-    sqlite3_stmt *st = NULL;
-    for (size_t i = 0; i < sizeof counts / sizeof counts[0] && !st; i++)
-        if (strcmp(counts[i].status, status) == 0)
-            st = mn_store_prep(j->store, counts[i].sql);
-    if (!st)
+    static const char leased_sql[] =
+        "SELECT count(*) FROM leases l JOIN json_each(l.items) i JOIN candidates c ON "
+        "c.id=i.value WHERE l.job_id=? AND l.status='active' AND c.status='queued'";
+    int64_t open = j->n_proposed - j->n_rejected - j->n_done;
+    c->scored = j->n_scored;
+    c->dead = j->n_done - j->n_scored;
+    c->rejected = j->n_rejected;
+    c->leased = 0;
+    if (j->queue) {
+        c->leased = mn_queue_leased(j->queue);
+    } else {
+        sqlite3_stmt *st = mn_store_prep(j->store, leased_sql);
+        if (st) {
+            sqlite3_bind_int64(st, 1, j->id);
+            if (sqlite3_step(st) == SQLITE_ROW)
+                c->leased = sqlite3_column_int64(st, 0);
+            sqlite3_reset(st);
+        }
+    }
+    c->queued = j->queue ? mn_queue_queued(j->queue) : open - c->leased;
+}
+
+int64_t mn_job_pending(const struct mn_job *j)
+{
+    if (!j->queue)
         return 0;
-    sqlite3_bind_int64(st, 1, j->id);
-    int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
-    return n;
+    int64_t budget = j->n_proposed - j->n_rejected, left = j->spec->max_candidates - budget;
+    return mn_queue_queued(j->queue) + mn_queue_leased(j->queue) +
+           (j->strat_done || left < 0 ? 0 : left);
+}
+
+void mn_job_note_scored(struct mn_job *j, double now, int64_t n)
+{
+    int64_t sec = (int64_t)now;
+    int k = (int)(sec % 60);
+    if (j->rate_at[k] != sec) {
+        j->rate_at[k] = sec;
+        j->rate_n[k] = 0;
+    }
+    j->rate_n[k] += n;
+}
+
+double mn_job_scored_rate(const struct mn_job *j, double now, double window)
+{
+    int64_t sec = (int64_t)now, sum = 0;
+    for (int k = 0; k < 60; k++)
+        if (j->rate_at[k] > sec - window && j->rate_at[k] <= sec)
+            sum += j->rate_n[k];
+    return window > 0 ? (double)sum / window : 0.0;
 }
 
 static cJSON *scale_json(const struct mn_job *j)
@@ -393,6 +471,8 @@ int mn_job_finish(struct mn_job *j, const char *status, const char *reason)
     j->strat = NULL;
     mn_keyset_free(j->keys);
     j->keys = NULL;
+    mn_queue_free(j->queue);
+    j->queue = NULL;
     mn_log_info("msg=\"job ended\" job=%lld status=%s reason=\"%s\" scored=%lld",
                 (long long)j->id, status, reason, (long long)j->n_scored);
     return mn_job_save(j);
@@ -433,14 +513,14 @@ int mn_job_check_end(struct mn_job *j, double now)
                  j->spec->epsilon, j->spec->patience);
         return mn_job_finish(j, "converged", why) ?: 1;
     }
-    if (mn_job_count(j, "leased") > 0 || mn_job_count(j, "queued") > 0)
+    if (j->queue && (mn_queue_leased(j->queue) > 0 || mn_queue_queued(j->queue) > 0))
         return 0;
     int rc = mn_job_refill(j, j->spec->batch_size);
     if (rc < 0) {
         snprintf(why, sizeof why, "strategy failed: %s", mn_strerror(rc));
         return mn_job_finish(j, "failed", why) ?: 1;
     }
-    if (rc > 0 || mn_job_count(j, "queued") > 0)
+    if (rc > 0 || (j->queue && mn_queue_queued(j->queue) > 0))
         return 0;
     if (j->n_proposed - j->n_rejected >= j->spec->max_candidates)
         snprintf(why, sizeof why, "candidate budget of %lld used",
@@ -577,48 +657,54 @@ static int insert_candidate(struct mn_job *j, const struct mn_arch *a, const cha
 {
     static const char sql[] = "INSERT INTO candidates (job_id, key, arch, status, error, "
                               "origin, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
-    if (!j->keys)
+    if (!j->keys || !j->queue)
         return MN_ESTATE; /* the job is not running */
-    char *key = mn_space_arch_key(j->spec->space, a), *arch = NULL, *orig = NULL;
+    char *key = mn_space_arch_key(j->spec->space, a), *orig = NULL;
+    struct mn_buf arch = {0}, item = {0};
     cJSON *aj = NULL;
     int rc = MN_ENOMEM;
     if (!key)
         goto out;
-    if (mn_keyset_has(j->keys, key)) {
-        rc = 0;
+    /* Added before the row: a failure rolls the transaction back and the job is
+     * evicted, its key set rebuilt from the table. */
+    if ((rc = mn_keyset_add(j->keys, key)) <= 0)
         goto out;
-    }
+    rc = MN_ENOMEM;
     sqlite3_stmt *st = mn_store_prep(j->store, sql);
     if (j->arch_is_key > 0) {
-        struct mn_buf b = {0};
-        mn_buf_json_str(&b, key);
-        arch = mn_buf_take(&b);
-    } else {
-        aj = mn_space_arch_to_json(j->spec->space, a);
-        arch = aj ? mn_json_print(aj) : NULL;
-        if (aj)
-            j->arch_is_key = cJSON_IsString(aj) && strcmp(aj->valuestring, key) == 0 ? 1 : -1;
+        mn_buf_json_str(&arch, key);
+    } else if ((aj = mn_space_arch_to_json(j->spec->space, a))) {
+        mn_buf_json(&arch, aj);
+        j->arch_is_key = cJSON_IsString(aj) && strcmp(aj->valuestring, key) == 0 ? 1 : -1;
     }
     orig = origin ? mn_json_print(origin) : NULL;
     if (!st)
         rc = MN_EDB;
-    if (!st || !arch || (origin && !orig))
+    if (!st || !arch.data || arch.oom || (origin && !orig))
         goto out;
     sqlite3_bind_int64(st, 1, j->id);
     sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, arch, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, arch.data, (int)arch.len, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, status, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, error, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 6, orig, -1, SQLITE_STATIC);
     sqlite3_bind_double(st, 7, mn_now());
-    if ((rc = mn_store_step_done(j->store, st)) || (rc = mn_keyset_add(j->keys, key)) < 0)
+    if ((rc = mn_store_step_done(j->store, st)))
         goto out;
+    if (strcmp(status, "queued") == 0) {
+        int64_t id = sqlite3_last_insert_rowid(mn_store_db(j->store));
+        mn_buf_reserve(&item, arch.len + strlen(key) + 48);
+        render_item(&item, id, key, arch.data, arch.len);
+        if ((rc = item.oom ? MN_ENOMEM : mn_queue_add(j->queue, id, 0, item.data, item.len, 0)))
+            goto out;
+    }
     j->n_proposed++;
     rc = 1;
 out:
     free(key);
-    free(arch);
     free(orig);
+    mn_buf_free(&arch);
+    mn_buf_free(&item);
     cJSON_Delete(aj);
     return rc;
 }

@@ -16,6 +16,7 @@
 #include "jobspec.h"
 #include "keyset.h"
 #include "pareto.h"
+#include "queue.h"
 #include "space.h"
 #include "store.h"
 #include "strategy.h"
@@ -34,6 +35,8 @@ struct mn_job {
     int scaled;                 /* every objective has its normalisation fixed */
     struct mn_front *front;     /* feasible non-dominated candidates, u-space */
     struct mn_keyset *keys;     /* keys proposed, for deduplication (running jobs) */
+    struct mn_queue *queue;     /* open candidates: queued and leased (running jobs) */
+    int64_t rate_at[60], rate_n[60]; /* candidates scored in second rate_at[s % 60] */
     int arch_is_key;            /* 1: the space's JSON form of an arch is its key string
                                    (nb201), so proposing needs no second rendering;
                                    0: unknown yet; -1: it is not */
@@ -77,8 +80,23 @@ int mn_job_after_results(struct mn_job *j, const struct mn_scored *batch, int n,
 int mn_job_calibrate(struct mn_job *j, const double *const *u, int n);
 /* Writes counters, hypervolume and strategy state to the job's row. */
 int mn_job_save(struct mn_job *j);
-/* Number of candidates of the job in status ("queued", "leased", ...). */
-int64_t mn_job_count(struct mn_job *j, const char *status);
+/* Candidates of the job by status, kept incrementally: from the job's counters and, for
+ * a running job, its open queue; for a job that is not running, "leased" counts the
+ * unfinished candidates of its still-active leases (no scan of its candidates). */
+struct mn_job_counts {
+    int64_t queued, leased, scored, dead, rejected;
+};
+void mn_job_counts(struct mn_job *j, struct mn_job_counts *c);
+/* Pending work of a running job, the autoscaling signal: candidates of its budget not
+ * finished yet = open (queued + leased) + not yet proposed (max_candidates − proposed,
+ * rejected ones not counting), the latter 0 once the strategy said it will propose no
+ * more. 0 for a job that is not running. An upper bound: the job may converge first. */
+int64_t mn_job_pending(const struct mn_job *j);
+/* Records n candidates scored at time now (for mn_job_scored_rate). */
+void mn_job_note_scored(struct mn_job *j, double now, int64_t n);
+/* Candidates scored per second over the last `window` seconds (≤ 60) before now, as
+ * recorded since the job was loaded. */
+double mn_job_scored_rate(const struct mn_job *j, double now, double window);
 
 /* ---- strategy API ---- */
 /* Adds architecture a as a queued candidate. Returns 1 added, 0 when its canonical key

@@ -96,13 +96,6 @@ int mn_keyset_add(struct mn_keyset *s, const char *key)
     return 1;
 }
 
-int mn_keyset_has(const struct mn_keyset *s, const char *key)
-{
-    struct fp f = fingerprint(key);
-    size_t i = find(s->slots, s->cap, f);
-    return s->slots[i].a || s->slots[i].b;
-}
-
 size_t mn_keyset_size(const struct mn_keyset *s)
 {
     return s->n;

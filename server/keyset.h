@@ -13,8 +13,6 @@ struct mn_keyset *mn_keyset_new(void);
 void mn_keyset_free(struct mn_keyset *s);
 /* 1 when key was added, 0 when it was already there, MN_ENOMEM. */
 int mn_keyset_add(struct mn_keyset *s, const char *key);
-/* 1 when key is in the set. */
-int mn_keyset_has(const struct mn_keyset *s, const char *key);
 size_t mn_keyset_size(const struct mn_keyset *s);
 
 #endif

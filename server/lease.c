@@ -45,96 +45,102 @@ static int upsert_worker(struct mn_server *srv, const char *id, const char *vers
     return mn_store_step_done(srv->store, st);
 }
 
-/* Leases up to want queued candidates of job j into lease_id, appending them to b as
- * JSON objects. Returns the number leased or < 0. */
-static int take_candidates(struct mn_server *srv, struct mn_job *j, int64_t lease_id, int want,
-                           struct mn_buf *b)
+static int set_lease(struct mn_server *srv, int64_t id, const char *status)
 {
-    static const char sql[] =
-        "UPDATE candidates SET status='leased', lease_id=?1, attempts=attempts+1 WHERE id IN "
-        "(SELECT id FROM candidates WHERE job_id=?2 AND status='queued' AND lease_id IS NULL "
-        "ORDER BY id LIMIT ?3) "
-        "RETURNING id, key, arch";
-    sqlite3_stmt *st = mn_store_prep(srv->store, sql);
-    if (!st)
-        return MN_EDB;
-    sqlite3_bind_int64(st, 1, lease_id);
-    sqlite3_bind_int64(st, 2, j->id);
-    sqlite3_bind_int(st, 3, want);
-    int n = 0, step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        mn_buf_str(b, n ? ",{\"id\":" : "{\"id\":");
-        mn_buf_int(b, sqlite3_column_int64(st, 0));
-        mn_buf_str(b, ",\"key\":");
-        mn_buf_json_str(b, (const char *)sqlite3_column_text(st, 1));
-        mn_buf_str(b, ",\"arch\":");
-        mn_buf_add(b, (const char *)sqlite3_column_text(st, 2), (size_t)sqlite3_column_bytes(st, 2));
-        mn_buf_add(b, "}", 1);
-        n++;
-    }
-    sqlite3_reset(st);
-    return step == SQLITE_DONE ? n : MN_EDB;
-}
-
-static int insert_lease(struct mn_server *srv, int64_t job_id, const char *worker, double now,
-                        double expires, int64_t *id)
-{
-    static const char sql[] = "INSERT INTO leases (job_id, worker_id, status, n, created_at, "
-                              "expires_at) VALUES (?, ?, 'active', 0, ?, ?)";
-    sqlite3_stmt *st = mn_store_prep(srv->store, sql);
-    if (!st)
-        return MN_EDB;
-    sqlite3_bind_int64(st, 1, job_id);
-    sqlite3_bind_text(st, 2, worker, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 3, now);
-    sqlite3_bind_double(st, 4, expires);
-    int rc = mn_store_step_done(srv->store, st);
-    *id = sqlite3_last_insert_rowid(mn_store_db(srv->store));
-    return rc;
-}
-
-static int set_lease(struct mn_server *srv, int64_t id, const char *status, int n)
-{
-    static const char sql[] = "UPDATE leases SET status=coalesce(?2, status), "
-                              "n=coalesce(?3, n) WHERE id=?1";
+    static const char sql[] = "UPDATE leases SET status=?2 WHERE id=?1 AND status='active'";
     sqlite3_stmt *st = mn_store_prep(srv->store, sql);
     if (!st)
         return MN_EDB;
     sqlite3_bind_int64(st, 1, id);
-    if (status)
-        sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
-    if (n >= 0)
-        sqlite3_bind_int(st, 3, n);
+    sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
     return mn_store_step_done(srv->store, st);
 }
 
-/* Tries job j: refill its queue if short, lease what is queued. Returns the number
- * leased (0: nothing here) or < 0. */
+/* The id the next lease gets: one more than any lease so far (ids are chosen here so
+ * that the lease row is written once, with its items). */
+static int next_lease_id(struct mn_server *srv, int64_t *id)
+{
+    static const char sql[] = "SELECT coalesce(max(id), 0) FROM leases";
+    if (!srv->lease_last) {
+        sqlite3_stmt *st = mn_store_prep(srv->store, sql);
+        if (!st || sqlite3_step(st) != SQLITE_ROW) {
+            if (st)
+                sqlite3_reset(st);
+            return MN_EDB;
+        }
+        srv->lease_last = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+    }
+    *id = ++srv->lease_last;
+    return MN_OK;
+}
+
+/* Tries job j: refill its queue if short, then lease what is queued: one lease row
+ * listing the candidates (their rows are not touched), the payload appended to b.
+ * Returns the number leased (0: nothing here) or < 0. */
 static int claim_from(struct mn_server *srv, struct mn_job *j,
                       const struct mn_lease_req *r, double now, struct mn_buf *b,
                       int64_t *lease_id)
 {
+    static const char sql[] = "INSERT INTO leases (id, job_id, worker_id, status, n, "
+                              "created_at, expires_at, items) VALUES (?, ?, ?, 'active', ?, ?, "
+                              "?, ?)";
     int want = r->capacity < j->spec->batch_size ? r->capacity : j->spec->batch_size;
-    int64_t queued = mn_job_count(j, "queued");
+    int64_t queued = mn_queue_queued(j->queue);
     if (queued < want) {
         int rc = mn_job_refill(j, (int)(want - queued));
         if (rc < 0)
             return rc;
     }
+    if (mn_queue_queued(j->queue) == 0)
+        return 0;
+    struct mn_queue_item **items = malloc((size_t)want * sizeof *items);
+    struct mn_buf ids = {0};
+    int rc = items ? next_lease_id(srv, lease_id) : MN_ENOMEM, n = 0;
+    if (!rc && (n = mn_queue_take(j->queue, *lease_id, want, items)) < 0)
+        rc = n;
+    if (rc || n == 0)
+        goto out;
     double expires = now + j->spec->lease_seconds;
-    int rc = insert_lease(srv, j->id, r->worker_id, now, expires, lease_id);
-    if (rc)
-        return rc;
     char when[40];
-    mn_buf_printf(b, "{\"lease_id\":%lld,\"expires_at\":\"%s\",\"lease_seconds\":%d,"
-                  "\"job\":%s,\"candidates\":[",
-                  (long long)*lease_id, mn_time_text(expires, when, sizeof when),
-                  j->spec->lease_seconds, j->lease_json);
-    int n = take_candidates(srv, j, *lease_id, want, b);
-    if (n <= 0)
-        return n;
+    mn_buf_str(b, "{\"lease_id\":");
+    mn_buf_int(b, *lease_id);
+    mn_buf_str(b, ",\"expires_at\":\"");
+    mn_buf_str(b, mn_time_text(expires, when, sizeof when));
+    mn_buf_str(b, "\",\"lease_seconds\":");
+    mn_buf_int(b, j->spec->lease_seconds);
+    mn_buf_str(b, ",\"job\":");
+    mn_buf_str(b, j->lease_json);
+    mn_buf_str(b, ",\"candidates\":[");
+    mn_buf_reserve(&ids, (size_t)n * 12 + 2);
+    mn_buf_add(&ids, "[", 1);
+    for (int i = 0; i < n; i++) {
+        if (i) {
+            mn_buf_add(b, ",", 1);
+            mn_buf_add(&ids, ",", 1);
+        }
+        mn_buf_add(b, items[i]->json, items[i]->len);
+        mn_buf_int(&ids, items[i]->id);
+    }
+    mn_buf_add(&ids, "]", 1);
     mn_buf_str(b, "]}");
-    return set_lease(srv, *lease_id, NULL, n) ?: n;
+    sqlite3_stmt *st = mn_store_prep(srv->store, sql);
+    if (!st || ids.oom) {
+        rc = !st ? MN_EDB : MN_ENOMEM;
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, *lease_id);
+    sqlite3_bind_int64(st, 2, j->id);
+    sqlite3_bind_text(st, 3, r->worker_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, n);
+    sqlite3_bind_double(st, 5, now);
+    sqlite3_bind_double(st, 6, expires);
+    sqlite3_bind_text(st, 7, ids.data, (int)ids.len, SQLITE_STATIC);
+    rc = mn_store_step_done(srv->store, st);
+out:
+    free(items);
+    mn_buf_free(&ids);
+    return rc ? rc : n;
 }
 
 int mn_lease_claim(struct mn_server *srv, const struct mn_lease_req *r, char **body,
@@ -170,17 +176,8 @@ int mn_lease_claim(struct mn_server *srv, const struct mn_lease_req *r, char **b
             rc = n;
             break;
         }
-        if (n == 0) {
-            /* Nothing queued even after a refill: drop the empty lease, maybe end the job. */
-            static const char del[] = "DELETE FROM leases WHERE id=?";
-            sqlite3_stmt *st = mn_store_prep(srv->store, del);
-            if (!st)
-                rc = MN_EDB;
-            else {
-                sqlite3_bind_int64(st, 1, lease_id);
-                rc = mn_store_step_done(srv->store, st);
-            }
-            if (!rc && (rc = mn_job_check_end(j, now)) > 0)
+        if (n == 0) { /* nothing queued even after a refill: maybe end the job */
+            if ((rc = mn_job_check_end(j, now)) > 0)
                 rc = MN_OK;
             continue;
         }
@@ -257,15 +254,83 @@ int mn_lease_heartbeat(struct mn_server *srv, int64_t lease_id, double *expires_
     return rc ? mn_error_set(err, rc, NULL, "heartbeat failed: %s", mn_strerror(rc)) : MN_OK;
 }
 
+/* Writes an open candidate's status, attempts and (when not NULL) error. */
+static int set_candidate(struct mn_server *srv, int64_t id, const char *status, int attempts,
+                         const char *error)
+{
+    static const char sql[] = "UPDATE candidates SET status=?1, attempts=?2, "
+                              "error=coalesce(?3, error) WHERE id=?4";
+    sqlite3_stmt *st = mn_store_prep(srv->store, sql);
+    if (!st)
+        return MN_EDB;
+    sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, attempts);
+    sqlite3_bind_text(st, 3, error, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, id);
+    return mn_store_step_done(srv->store, st);
+}
+
+/* An attempt of open candidate it ended without a result (error): it goes back to the
+ * queue, or is dead when that was its last attempt. Returns 1 when it died, 0 when it
+ * was requeued, or < 0. A lease left with no open candidate is marked done. */
+static int attempt_failed(struct mn_server *srv, struct mn_job *j, struct mn_queue_item *it,
+                          const char *error)
+{
+    int attempts = it->attempts + 1, last = attempts >= j->spec->max_attempts;
+    int rc = set_candidate(srv, it->id, last ? "dead" : "queued", attempts, error);
+    if (rc)
+        return rc;
+    it->attempts = attempts;
+    int64_t emptied = last ? mn_queue_finish(j->queue, it) : mn_queue_requeue(j->queue, it);
+    if (emptied < 0)
+        return (int)emptied;
+    if (emptied > 0 && (rc = set_lease(srv, emptied, "done")))
+        return rc;
+    if (last)
+        j->n_done++;
+    return last;
+}
+
+/* Ends active lease lease_id of job j with status "released" (its open candidates go
+ * back to the queue; the attempt does not count) or "expired" (the attempt counts:
+ * see attempt_failed; the dead go into dead[], the first `max` of them). Returns the
+ * number of open candidates it had, or < 0. */
+static int end_lease(struct mn_server *srv, struct mn_job *j, int64_t lease_id,
+                     const char *status, struct mn_scored *dead, int max, int *n_dead)
+{
+    int expired = strcmp(status, "expired") == 0, n = 0, rc = MN_OK;
+    struct mn_queue_item **items = NULL;
+    *n_dead = 0;
+    if (j->queue && (n = mn_queue_lease_items(j->queue, lease_id, NULL, 0)) > 0) {
+        if (!(items = malloc((size_t)n * sizeof *items)))
+            return MN_ENOMEM;
+        mn_queue_lease_items(j->queue, lease_id, items, n);
+    }
+    for (int i = 0; i < n && !rc; i++) {
+        if (!expired) {
+            int64_t e = mn_queue_requeue(j->queue, items[i]);
+            rc = e < 0 ? (int)e : MN_OK;
+            continue;
+        }
+        int64_t id = items[i]->id;
+        int died = attempt_failed(srv, j, items[i], "lease expired on the last attempt");
+        if (died < 0)
+            rc = died;
+        else if (died && *n_dead < max) /* the strategy sees the first `max`; counts are exact */
+            dead[(*n_dead)++] = (struct mn_scored){.id = id, .ok = 0};
+    }
+    free(items);
+    if (j->queue)
+        mn_queue_lease_end(j->queue, lease_id);
+    return rc ? rc : set_lease(srv, lease_id, status) ?: n;
+}
+
 int mn_lease_release(struct mn_server *srv, int64_t lease_id, int *released,
                      struct mn_error *err)
 {
-    static const char sql[] = "UPDATE candidates SET status='queued', lease_id=NULL, "
-                              "attempts=max(attempts-1, 0) WHERE job_id=? AND status='leased' "
-                              "AND lease_id=?";
     int64_t job_id = 0;
     char status[16];
-    int rc = mn_txn_begin(srv);
+    int rc = mn_txn_begin(srv), n_dead = 0;
     if (rc)
         return mn_error_set(err, rc, NULL, "database busy");
     if ((rc = find_lease(srv, lease_id, &job_id, status, sizeof status))) {
@@ -275,16 +340,10 @@ int mn_lease_release(struct mn_server *srv, int64_t lease_id, int *released,
     }
     *released = 0;
     if (strcmp(status, "active") == 0) {
-        sqlite3_stmt *st = mn_store_prep(srv->store, sql);
-        rc = MN_EDB;
-        if (st) {
-            sqlite3_bind_int64(st, 1, job_id);
-            sqlite3_bind_int64(st, 2, lease_id);
-            rc = mn_store_step_done(srv->store, st);
-            *released = sqlite3_changes(mn_store_db(srv->store));
-        }
-        if (!rc)
-            rc = set_lease(srv, lease_id, "released", -1);
+        struct mn_job *j = mn_jobs_get(srv->jobs, job_id, &rc);
+        int n = j ? end_lease(srv, j, lease_id, "released", NULL, 0, &n_dead) : rc;
+        rc = n < 0 ? n : MN_OK;
+        *released = n < 0 ? 0 : n;
         if (!rc)
             mn_metrics_add(srv->metrics, MN_M_LEASES_RELEASED, 1);
     }
@@ -293,10 +352,10 @@ int mn_lease_release(struct mn_server *srv, int64_t lease_id, int *released,
 }
 
 /* Status and job of candidate id, or MN_ENOTFOUND. */
-static int candidate_state(struct mn_server *srv, int64_t id, int64_t *job_id, int *attempts,
-                           char *status, size_t len)
+static int candidate_state(struct mn_server *srv, int64_t id, int64_t *job_id, char *status,
+                           size_t len)
 {
-    static const char sql[] = "SELECT job_id, attempts, status FROM candidates WHERE id=?";
+    static const char sql[] = "SELECT job_id, status FROM candidates WHERE id=?";
     sqlite3_stmt *st = mn_store_prep(srv->store, sql);
     if (!st)
         return MN_EDB;
@@ -304,25 +363,23 @@ static int candidate_state(struct mn_server *srv, int64_t id, int64_t *job_id, i
     int rc = MN_ENOTFOUND;
     if (sqlite3_step(st) == SQLITE_ROW) {
         *job_id = sqlite3_column_int64(st, 0);
-        *attempts = sqlite3_column_int(st, 1);
-        snprintf(status, len, "%s", (const char *)sqlite3_column_text(st, 2));
+        snprintf(status, len, "%s", (const char *)sqlite3_column_text(st, 1));
         rc = MN_OK;
     }
     sqlite3_reset(st);
     return rc;
 }
 
-/* Stores the scores of r when the candidate is in job_id and in one of the statuses
- * allowed (queued and leased; also dead when allow_dead). *stored = 1 if it was. */
+/* Stores the scores of r when the candidate is in job_id and 'queued' (open), or also
+ * 'dead' when allow_dead. *stored = 1 if it was. */
 static int store_scored(struct mn_server *srv, int64_t job_id, const struct mn_result *r,
                         const char *worker, const double *u, int n_obj, int feasible,
                         double now, int allow_dead, int *stored)
 {
     static const char sql[] =
-        "UPDATE candidates SET status='scored', lease_id=NULL, error=NULL, "
-        "scores=?1, cost=?2, flags=?3, "
-        "seconds=?4, worker_id=?5, obj=?6, feasible=?7, scored_at=?8 "
-        "WHERE id=?9 AND job_id=?10 AND status IN ('queued', 'leased', ?11)";
+        "UPDATE candidates SET status='scored', error=NULL, scores=?1, cost=?2, flags=?3, "
+        "seconds=?4, worker_id=?5, obj=?6, feasible=?7, scored_at=?8, attempts=attempts+1 "
+        "WHERE id=?9 AND job_id=?10 AND status IN ('queued', ?11)";
     sqlite3_stmt *st = mn_store_prep(srv->store, sql);
     if (!st)
         return MN_EDB;
@@ -343,41 +400,26 @@ static int store_scored(struct mn_server *srv, int64_t job_id, const struct mn_r
     return rc;
 }
 
-static int store_failed(struct mn_server *srv, int64_t id, const char *error, int dead)
-{
-    static const char sql[] = "UPDATE candidates SET status=?, lease_id=NULL, error=? WHERE id=?";
-    sqlite3_stmt *st = mn_store_prep(srv->store, sql);
-    if (!st)
-        return MN_EDB;
-    sqlite3_bind_text(st, 1, dead ? "dead" : "queued", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, error, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, id);
-    return mn_store_step_done(srv->store, st);
-}
-
-/* Marks the lease done once none of its candidates is still leased to it. */
-static int maybe_done(struct mn_server *srv, int64_t job_id, int64_t lease_id)
-{
-    static const char sql[] = "UPDATE leases SET status='done' WHERE id=?1 AND status='active' "
-                              "AND NOT EXISTS (SELECT 1 FROM candidates WHERE job_id=?2 AND "
-                              "status='leased' AND lease_id=?1)";
-    sqlite3_stmt *st = mn_store_prep(srv->store, sql);
-    if (!st)
-        return MN_EDB;
-    sqlite3_bind_int64(st, 1, lease_id);
-    sqlite3_bind_int64(st, 2, job_id);
-    return mn_store_step_done(srv->store, st);
-}
-
-/* One result. The common case (an unscored candidate of this job, scored fine) is one
- * UPDATE; anything else is classified against the candidate's state. Fills *s when the
- * candidate finished (scored, or dead). Returns 1 if *s was filled, 0, or < 0
- * (MN_EINVAL: not a candidate of this job). */
+/* One result. The common case (an open candidate of this running job, scored fine) is
+ * one UPDATE, found in the job's queue; anything else is classified against the
+ * candidate's row. Fills *s when the candidate finished (scored, or dead). Returns 1 if
+ * *s was filled, 0, or < 0 (MN_EINVAL: not a candidate of this job). */
 static int ingest_one(struct mn_server *srv, struct mn_job *j, const struct mn_result *r,
                       const char *worker, double now, double *u, struct mn_scored *s,
                       struct mn_results_ack *ack)
 {
     int running = strcmp(j->status, "running") == 0, have = 1, feasible = 0, stored = 0, rc;
+    struct mn_queue_item *it = running ? mn_queue_get(j->queue, r->candidate_id) : NULL;
+    if (it && !r->ok) {
+        int died = attempt_failed(srv, j, it, r->error);
+        if (died <= 0) {
+            ack->requeued += !died;
+            return died;
+        }
+        ack->dead++;
+        *s = (struct mn_scored){.id = r->candidate_id, .ok = 0};
+        return 1;
+    }
     if (running && r->ok) {
         for (int k = 0; k < j->spec->n_obj && have; k++) {
             double v;
@@ -385,17 +427,21 @@ static int ingest_one(struct mn_server *srv, struct mn_job *j, const struct mn_r
             u[k] = have ? mn_objective_u(&j->spec->obj[k], v) : 0.0;
         }
         feasible = mn_budgets_met(&j->spec->budgets, r->cost);
+    }
+    if (it) {
         if ((rc = store_scored(srv, j->id, r, worker, have ? u : NULL, j->spec->n_obj, feasible,
                                now, 0, &stored)))
             return rc;
-        if (stored)
-            j->n_done++;
-    }
-    if (!stored) {
+        if (!stored)
+            return MN_EDB; /* the queue said open, the row disagrees */
+        int64_t emptied = mn_queue_finish(j->queue, it);
+        if (emptied > 0 && (rc = set_lease(srv, emptied, "done")))
+            return rc;
+        j->n_done++;
+    } else {
         int64_t job_id = 0;
-        int attempts = 0;
         char status[16];
-        rc = candidate_state(srv, r->candidate_id, &job_id, &attempts, status, sizeof status);
+        rc = candidate_state(srv, r->candidate_id, &job_id, status, sizeof status);
         if (rc == MN_ENOTFOUND || (!rc && job_id != j->id))
             return MN_EINVAL;
         if (rc)
@@ -404,25 +450,13 @@ static int ingest_one(struct mn_server *srv, struct mn_job *j, const struct mn_r
             ack->duplicates++;
             return 0;
         }
-        int dead = strcmp(status, "dead") == 0;
-        if (!running || strcmp(status, "rejected") == 0 || (dead && !r->ok)) {
+        /* Not open in a running job: the job ended, or the candidate was rejected or
+         * is dead. A late success for a dead candidate is kept (scores are
+         * deterministic); it was counted done when it died. */
+        if (!running || !r->ok || strcmp(status, "dead") != 0) {
             ack->ignored++;
             return 0;
         }
-        if (!r->ok) {
-            int last = attempts >= j->spec->max_attempts;
-            if ((rc = store_failed(srv, r->candidate_id, r->error, last)))
-                return rc;
-            if (!last) {
-                ack->requeued++;
-                return 0;
-            }
-            ack->dead++;
-            j->n_done++;
-            *s = (struct mn_scored){.id = r->candidate_id, .ok = 0};
-            return 1;
-        }
-        /* A late result for a dead candidate: scores are deterministic, keep them. */
         if ((rc = store_scored(srv, j->id, r, worker, have ? u : NULL, j->spec->n_obj, feasible,
                                now, 1, &stored)))
             return rc;
@@ -489,8 +523,8 @@ int mn_lease_results(struct mn_server *srv, int64_t lease_id, const char *worker
         }
         n_done += got;
     }
-    if ((rc = maybe_done(srv, job_id, lease_id)) ||
-        (n_done && strcmp(j->status, "running") == 0 &&
+    mn_job_note_scored(j, now, ack->accepted);
+    if ((n_done && strcmp(j->status, "running") == 0 &&
          (rc = mn_job_after_results(j, done, n_done, now))) ||
         (rc = upsert_worker(srv, worker_id, NULL, scoring_version, 0, ack->accepted, now))) {
         mn_error_set(err, rc, NULL, "storing results failed: %s", mn_strerror(rc));
@@ -513,37 +547,14 @@ out:
     return rc;
 }
 
-/* Expires one lease of job j: requeues its candidates, or marks them dead after
- * max_attempts. */
+/* Expires one lease of job j (see end_lease) and tells the strategy of the dead. */
 static int expire_one(struct mn_server *srv, struct mn_job *j, int64_t lease_id, double now)
 {
-    static const char sql[] =
-        "UPDATE candidates SET lease_id=NULL, status=CASE WHEN attempts>=?2 THEN 'dead' ELSE "
-        "'queued' END, error=CASE WHEN attempts>=?2 THEN 'lease expired on the last attempt' "
-        "ELSE error END WHERE job_id=?3 AND status='leased' AND lease_id=?1 RETURNING id, status";
-    sqlite3_stmt *st = mn_store_prep(srv->store, sql);
-    if (!st)
-        return MN_EDB;
-    sqlite3_bind_int64(st, 1, lease_id);
-    sqlite3_bind_int(st, 2, j->spec->max_attempts);
-    sqlite3_bind_int64(st, 3, j->id);
     struct mn_scored dead[64];
-    int n_dead = 0, step, rc = MN_OK;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (strcmp((const char *)sqlite3_column_text(st, 1), "dead") != 0)
-            continue;
-        j->n_done++;
-        if (n_dead < 64) /* the strategy sees the first 64; counts are exact */
-            dead[n_dead++] = (struct mn_scored){.id = sqlite3_column_int64(st, 0), .ok = 0};
-    }
-    sqlite3_reset(st);
-    if (step != SQLITE_DONE)
-        return MN_EDB;
-    if ((rc = set_lease(srv, lease_id, "expired", -1)))
-        return rc;
-    if (strcmp(j->status, "running") == 0)
+    int n_dead = 0, rc = end_lease(srv, j, lease_id, "expired", dead, 64, &n_dead);
+    if (rc >= 0 && strcmp(j->status, "running") == 0)
         rc = mn_job_after_results(j, dead, n_dead, now);
-    return rc;
+    return rc < 0 ? rc : MN_OK;
 }
 
 int mn_lease_reap(struct mn_server *srv, double now)

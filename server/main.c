@@ -1,5 +1,6 @@
 /* main.c — monasd: reads options (flags and MONAS_* variables), opens and migrates the
- * database, serves the API, and runs the libuv loop that owns the reaper timer and
+ * database, serves the API, and runs the libuv loop that owns the reaper timer, the
+ * checkpoint timer (WAL into the database file, outside the server lock) and
  * SIGTERM/SIGINT (drain in-flight requests, close the database, exit 0). */
 #include <errno.h>
 #include <libgen.h>
@@ -20,13 +21,14 @@
 #include "store.h"
 
 #define MONASD_VERSION "0.1.0"
+#define CHECKPOINT_MS 100
 
 struct daemon {
     struct mn_server srv;
     struct mn_config cfg;
     struct mn_http *http;
     uv_loop_t loop;
-    uv_timer_t reaper;
+    uv_timer_t reaper, checkpoint;
     uv_signal_t sigterm, sigint;
 };
 
@@ -38,6 +40,12 @@ static void on_reap(uv_timer_t *t)
         mn_log_error("msg=\"reaper failed\" error=\"%s\"", mn_strerror(rc));
 }
 
+static void on_checkpoint(uv_timer_t *t)
+{
+    struct daemon *d = t->data;
+    mn_store_checkpoint(d->srv.store);
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
     struct daemon *d = s->data;
@@ -47,6 +55,7 @@ static void on_signal(uv_signal_t *s, int signum)
     pthread_cond_broadcast(&d->srv.changed);
     pthread_mutex_unlock(&d->srv.lock);
     uv_timer_stop(&d->reaper);
+    uv_timer_stop(&d->checkpoint);
     uv_signal_stop(&d->sigterm);
     uv_signal_stop(&d->sigint);
     uv_stop(&d->loop);
@@ -82,6 +91,7 @@ static void close_cb(uv_handle_t *h)
 static void close_loop(struct daemon *d)
 {
     uv_close((uv_handle_t *)&d->reaper, close_cb);
+    uv_close((uv_handle_t *)&d->checkpoint, close_cb);
     uv_close((uv_handle_t *)&d->sigterm, close_cb);
     uv_close((uv_handle_t *)&d->sigint, close_cb);
     uv_run(&d->loop, UV_RUN_DEFAULT);
@@ -144,10 +154,12 @@ int main(int argc, char **argv)
 
     uv_loop_init(&d.loop);
     uv_timer_init(&d.loop, &d.reaper);
+    uv_timer_init(&d.loop, &d.checkpoint);
     uv_signal_init(&d.loop, &d.sigterm);
     uv_signal_init(&d.loop, &d.sigint);
-    d.reaper.data = d.sigterm.data = d.sigint.data = &d;
+    d.reaper.data = d.checkpoint.data = d.sigterm.data = d.sigint.data = &d;
     uv_timer_start(&d.reaper, on_reap, 0, (uint64_t)d.cfg.reap_interval_ms);
+    uv_timer_start(&d.checkpoint, on_checkpoint, CHECKPOINT_MS, CHECKPOINT_MS);
     uv_signal_start(&d.sigterm, on_signal, SIGTERM);
     uv_signal_start(&d.sigint, on_signal, SIGINT);
     /* The port file says "ready": written once signals are handled. */

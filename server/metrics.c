@@ -4,6 +4,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include "buf.h"
+#include "job.h"
 #include "server.h"
 #include "store.h"
 
@@ -93,22 +94,76 @@ static int gauge(struct mn_server *srv, struct mn_buf *out, const char *sql, con
     return 0;
 }
 
+/* Candidates by status over all jobs, from the jobs' counters and the active leases
+ * (nothing here scans the candidates table). */
+static int candidate_gauge(struct mn_server *srv, struct mn_buf *out)
+{
+    static const char sql[] =
+        "WITH leased(n) AS (SELECT count(*) FROM leases l JOIN json_each(l.items) i JOIN "
+        "candidates c ON c.id=i.value WHERE l.status='active' AND c.status='queued') "
+        "SELECT coalesce(sum(n_proposed - n_rejected - n_done), 0) - (SELECT n FROM leased), "
+        "(SELECT n FROM leased), coalesce(sum(n_scored), 0), coalesce(sum(n_done - n_scored), "
+        "0), coalesce(sum(n_rejected), 0) FROM jobs";
+    static const char *const states[] = {"queued", "leased", "scored", "dead", "rejected"};
+    sqlite3_stmt *st = mn_store_prep(srv->store, sql);
+    if (!st)
+        return -1;
+    mn_buf_str(out, "# HELP monas_candidates Candidates by status (all jobs).\n"
+                    "# TYPE monas_candidates gauge\n");
+    int row = sqlite3_step(st) == SQLITE_ROW;
+    for (int i = 0; row && i < 5; i++)
+        mn_buf_printf(out, "monas_candidates{status=\"%s\"} %lld\n", states[i],
+                      (long long)sqlite3_column_int64(st, i));
+    sqlite3_reset(st);
+    return row ? 0 : -1;
+}
+
+/* Queue depth and pending candidates of the running jobs (mn_job_pending), each job's
+ * and their sum, from the jobs in memory. */
+static int pending_gauges(struct mn_server *srv, struct mn_buf *out)
+{
+    enum { MAX_JOBS = 4096 };
+    int64_t *ids = malloc(MAX_JOBS * sizeof *ids), queued = 0, pending = 0;
+    if (!ids)
+        return -1;
+    int n = mn_jobs_running(srv->jobs, ids, MAX_JOBS), rc = 0;
+    mn_buf_str(out, "# HELP monas_job_pending_candidates Pending candidates of a running job: "
+                    "its candidate budget not yet scored or dead = queued + leased + not yet "
+                    "proposed (0 once its strategy proposes no more).\n"
+                    "# TYPE monas_job_pending_candidates gauge\n");
+    for (int i = 0; i < n && !rc; i++) {
+        struct mn_job *j = mn_jobs_get(srv->jobs, ids[i], &rc);
+        if (!j)
+            break;
+        int64_t p = mn_job_pending(j);
+        mn_buf_printf(out, "monas_job_pending_candidates{job=\"%lld\"} %lld\n",
+                      (long long)j->id, (long long)p);
+        pending += p;
+        queued += j->queue ? mn_queue_queued(j->queue) : 0;
+    }
+    free(ids);
+    mn_buf_printf(out, "# HELP monas_pending_candidates Pending candidates of all running "
+                       "jobs (sum of monas_job_pending_candidates): the work left for workers "
+                       "(scale workers on this).\n# TYPE monas_pending_candidates gauge\n"
+                       "monas_pending_candidates %lld\n"
+                       "# HELP monas_queue_depth Queued candidates of running jobs, ready "
+                       "to lease now (strategies propose about a batch ahead).\n"
+                       "# TYPE monas_queue_depth gauge\nmonas_queue_depth %lld\n",
+                  (long long)pending, (long long)queued);
+    return rc ? -1 : 0;
+}
+
 int mn_metrics_render(struct mn_server *srv, const char *const *route_names, int n_routes,
                       struct mn_buf *out)
 {
     static const char jobs_sql[] = "SELECT status, count(*) FROM jobs GROUP BY status";
-    static const char cand_sql[] = "SELECT status, count(*) FROM candidates GROUP BY status";
-    static const char queue_sql[] = "SELECT count(*) FROM candidates c JOIN jobs j ON "
-                                    "j.id=c.job_id WHERE j.status='running' AND c.status='queued'";
     static const char lease_sql[] = "SELECT count(*) FROM leases WHERE status='active'";
     static const char workers_sql[] = "SELECT count(*) FROM workers WHERE last_seen > "
                                       "strftime('%s','now') - 300";
     struct mn_metrics *m = srv->metrics;
     pthread_mutex_lock(&srv->lock);
     int rc = gauge(srv, out, jobs_sql, "monas_jobs", "status", "Jobs by status.") ||
-             gauge(srv, out, cand_sql, "monas_candidates", "status", "Candidates by status.") ||
-             gauge(srv, out, queue_sql, "monas_queue_depth", NULL,
-                   "Queued candidates of running jobs (scale workers on this).") ||
+             candidate_gauge(srv, out) || pending_gauges(srv, out) ||
              gauge(srv, out, lease_sql, "monas_leases_active", NULL, "Active leases.") ||
              gauge(srv, out, workers_sql, "monas_workers_recent", NULL,
                    "Workers seen in the last 5 minutes.");

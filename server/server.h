@@ -27,6 +27,7 @@ struct mn_server {
     struct mn_auth *auth;
     struct mn_metrics *metrics;
     int64_t rr_last;         /* last job leased from: round robin over running jobs */
+    int64_t lease_last;      /* id of the newest lease (0: not read yet), under lock */
     /* group commit (txn.c), all under lock except txn_waiting */
     atomic_int txn_waiting;  /* writers waiting for the lock */
     int txn_open, txn_members, commit_rc;

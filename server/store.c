@@ -16,6 +16,7 @@ struct cached {
 
 struct mn_store {
     sqlite3 *db;
+    sqlite3 *ckpt; /* checkpoints only (mn_store_checkpoint) */
     struct cached *stmts;
     int n, cap;
 };
@@ -151,11 +152,28 @@ struct mn_store *mn_store_open(const char *path, struct mn_error *err)
         goto fail;
     }
     sqlite3_busy_timeout(s->db, 5000);
+    /* synchronous=NORMAL in WAL mode: a commit is appended to the WAL without fsync;
+     * the WAL is synced before each checkpoint. A crash of monasd loses nothing (the
+     * WAL is in the OS's page cache); a power loss or kernel crash may lose the last
+     * commits but never corrupts the database, and what survives is a consistent prefix
+     * of transactions: job state and its candidates always agree, so a restart resumes
+     * from a consistent point and re-proposes the same candidates (deterministic
+     * strategies). Workers whose acknowledged results were lost that way only lose the
+     * work: the candidates are open again and get scored again. */
     if (exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
                     "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; "
                     "PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint=8192", err))
         goto fail;
     if (migrate(s->db, err))
+        goto fail;
+    if (sqlite3_open_v2(path, &s->ckpt, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        mn_error_set(err, MN_EDB, NULL, "cannot open database %s: %s", path,
+                     s->ckpt ? sqlite3_errmsg(s->ckpt) : "out of memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout(s->ckpt, 0);
+    if (exec(s->ckpt, "PRAGMA synchronous=NORMAL", err))
         goto fail;
     return s;
 fail:
@@ -170,8 +188,18 @@ void mn_store_close(struct mn_store *s)
     for (int i = 0; i < s->n; i++)
         sqlite3_finalize(s->stmts[i].st);
     free(s->stmts);
+    sqlite3_close(s->ckpt);
     sqlite3_close(s->db);
     free(s);
+}
+
+int mn_store_checkpoint(struct mn_store *s)
+{
+    int rc = sqlite3_wal_checkpoint_v2(s->ckpt, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    if (rc == SQLITE_OK || rc == SQLITE_BUSY)
+        return MN_OK; /* busy: another checkpoint is running; the next tick catches up */
+    mn_log_warn("msg=\"checkpoint failed\" error=\"%s\"", sqlite3_errmsg(s->ckpt));
+    return MN_EDB;
 }
 
 int mn_store_version(struct mn_store *s)

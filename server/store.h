@@ -17,6 +17,14 @@ struct mn_store;
 struct mn_store *mn_store_open(const char *path, struct mn_error *err);
 void mn_store_close(struct mn_store *s);
 
+/* Copies committed WAL frames into the database file (a PASSIVE checkpoint: it never
+ * waits for or blocks the writer) on the store's second connection, so that the copying
+ * runs outside the server lock. The writer still checkpoints when the WAL passes 8192
+ * pages, which then finds little left to copy, syncs, and lets the WAL start over (a
+ * WAL is only rewound by a writer that finds it fully copied). Call from one thread
+ * (the loop's timer). 0 or MN_EDB. */
+int mn_store_checkpoint(struct mn_store *s);
+
 /* Newest migration version embedded in this build. */
 int mn_store_known_version(void);
 /* Version recorded in the open database. */

@@ -175,7 +175,8 @@ static const char *ok_result(char *buf, size_t len, long long cid, double ntk, d
 {
     snprintf(buf, len, "{\"candidate_id\":%lld,\"ok\":true,\"scores\":{\"ntk\":%g,"
              "\"linear_regions\":3},\"cost\":{\"latency_ms\":%g,\"peak_sram_bytes\":%g,"
-             "\"flash_bytes\":1000,\"macs\":5,\"params\":7},\"flags\":[],\"seconds\":0.01}",
+             "\"flash_bytes\":1000,\"macs\":5,\"params\":7,\"fits\":true,\"mcu\":\"x\","
+             "\"watts\":1},\"flags\":[],\"seconds\":0.01}",
              cid, ntk, lat, 1000 + ntk);
     return buf;
 }
@@ -247,8 +248,11 @@ START_TEST(lease_results_flow)
                  "[{\"candidate_id\":1,\"ok\":true,\"scores\":{\"ntk\":\"x\"},\"cost\":{}}]}",
                  422, "invalid", "results[0].scores.ntk");
     expect_error("POST", path, "{\"worker_id\":\"w1\",\"scoring_version\":1,\"results\":"
-                 "[{\"candidate_id\":1,\"ok\":true,\"scores\":{},\"cost\":{\"watts\":1}}]}",
-                 422, "invalid", "results[0].cost.watts");
+                 "[{\"candidate_id\":1,\"ok\":true,\"scores\":{},\"cost\":{\"fits\":1}}]}",
+                 422, "invalid", "results[0].cost.fits");
+    expect_error("POST", path, "{\"worker_id\":\"w1\",\"scoring_version\":1,\"results\":"
+                 "[{\"candidate_id\":1,\"ok\":true,\"scores\":{},\"cost\":{\"macs\":null}}]}",
+                 422, "invalid", "results[0].cost.macs");
     expect_error("POST", path, "{\"worker_id\":\"w1\",\"scoring_version\":1,\"results\":"
                  "[{\"candidate_id\":1,\"ok\":false}]}", 422, "invalid", "results[0].error");
     expect_error("POST", path, "{\"worker_id\":\"w1\",\"scoring_version\":1,\"results\":"
@@ -302,6 +306,11 @@ START_TEST(lease_results_flow)
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(c, "candidates")), 2);
     ck_assert_int_eq((int)tu_num(c, "candidates.0.scores.ntk"), 10);
     ck_assert_int_eq((int)tu_num(c, "candidates.0.cost.latency_ms"), 5);
+    /* The scorer's fits and mcu, and unknown members, are accepted and not stored. */
+    const cJSON *cost0 = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(c,
+                                             "candidates"), 0), "cost");
+    ck_assert_int_eq(cJSON_GetArraySize(cost0), 5);
+    ck_assert_ptr_null(cJSON_GetObjectItem(cost0, "watts"));
     ck_assert_str_eq(tu_str(c, "candidates.0.worker_id"), "w1");
     cJSON_Delete(c);
     c = tu_json(&srv, "GET", "/v1/jobs/1/candidates?limit=1", NULL, NULL, &st);

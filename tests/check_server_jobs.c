@@ -2,7 +2,8 @@
  * `exhausted` by this test acting as a worker, lease expiry and requeue, heartbeats,
  * failures up to max_attempts, duplicate and late results, convergence, time budget,
  * hard budgets, restart with a running job (identical state and the same continuing
- * search), SIGTERM draining a long poll, and migrations. */
+ * search), SIGTERM draining a long poll, migrations (also of a database with a lease
+ * out), and the progress counts and pending-candidates gauges. */
 #include <check.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -471,6 +472,94 @@ START_TEST(migrations)
 }
 END_TEST
 
+/* The value of metric line `name` (with labels, e.g. `x{job="1"}`) in /metrics, or -1. */
+static long long metric(const char *name)
+{
+    char *m = NULL, pat[160];
+    tu_http(&srv, "GET", "/metrics", NULL, NULL, &m);
+    snprintf(pat, sizeof pat, "\n%s ", name);
+    const char *at = m ? strstr(m, pat) : NULL;
+    long long v = at ? atoll(at + strlen(pat)) : -1;
+    free(m);
+    return v;
+}
+
+START_TEST(progress_and_pending_counts)
+{
+    create("{\"space\":{\"name\":\"nb201\"},\"budget\":{\"max_candidates\":20},"
+           "\"batch_size\":8,\"convergence\":{\"epsilon\":0}}");
+    ck_assert_int_eq(metric("monas_pending_candidates"), 20); /* nothing proposed yet */
+    long long l, ids[8], l2, ids2[8];
+    ck_assert_int_eq(lease(8, &l, ids, NULL), 8);
+    ck_assert_int_eq(lease(8, &l2, ids2, NULL), 8);
+    cJSON *j = job(1);
+    ck_assert_int_eq((int)tu_num(j, "progress.leased"), 16);
+    ck_assert_int_eq((int)tu_num(j, "progress.queued"), 0);
+    cJSON_Delete(j);
+    ck_assert_int_eq(metric("monas_job_pending_candidates{job=\"1\"}"), 20);
+    ck_assert_int_eq(metric("monas_candidates{status=\"leased\"}"), 16);
+    post_ok(l, ids, 8, 8);
+    ck_assert_int_eq(metric("monas_pending_candidates"), 12);
+    /* Releasing the second lease requeues its 8: still pending, now queued. */
+    char path[64];
+    snprintf(path, sizeof path, "/v1/leases/%lld/release", l2);
+    ck_assert_int_eq(tu_http(&srv, "POST", path, NULL, NULL, NULL), 200);
+    j = job(1);
+    ck_assert_int_eq((int)tu_num(j, "progress.queued"), 8);
+    ck_assert_int_eq((int)tu_num(j, "progress.leased"), 0);
+    ck_assert_int_eq((int)tu_num(j, "progress.scored"), 8);
+    ck_assert(tu_num(j, "scored_per_second") > 0);
+    cJSON_Delete(j);
+    ck_assert_int_eq(metric("monas_pending_candidates"), 12);
+    ck_assert_int_eq(metric("monas_queue_depth"), 8);
+    int n;
+    while ((n = lease(8, &l, ids, NULL)) > 0)
+        post_ok(l, ids, n, n);
+    j = job(1);
+    ck_assert_str_eq(tu_str(j, "status"), "exhausted");
+    ck_assert_int_eq((int)tu_num(j, "progress.scored"), 20);
+    cJSON_Delete(j);
+    ck_assert_int_eq(metric("monas_pending_candidates"), 0);
+    ck_assert_int_eq(metric("monas_candidates{status=\"scored\"}"), 20);
+}
+END_TEST
+
+START_TEST(migration_keeps_a_lease_out)
+{
+    /* A schema-3 database with a lease out: made from a new one by undoing 0004. */
+    create("{\"space\":{\"name\":\"nb201\"},\"batch_size\":4}");
+    long long l, ids[4], ids2[4];
+    ck_assert_int_eq(lease(4, &l, ids, NULL), 4);
+    ck_assert_int_eq(tu_srv_stop(&srv), 0);
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(srv.db, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(db,
+        "DROP INDEX candidates_job; ALTER TABLE candidates ADD COLUMN lease_id INTEGER;"
+        "UPDATE candidates SET status='leased', lease_id=1, attempts=1 WHERE id IN "
+        "(SELECT value FROM leases l, json_each(l.items) WHERE l.id=1);"
+        "ALTER TABLE leases DROP COLUMN items;"
+        "CREATE INDEX candidates_state ON candidates (job_id, status, lease_id, id);"
+        "DELETE FROM schema_migrations WHERE version=4;", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    ck_assert_int_eq(tu_srv_start(&srv, NULL, NULL), 0);
+    cJSON *c = tu_json(&srv, "GET", "/v1/jobs/1/candidates?status=leased", NULL, NULL, NULL);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(c, "candidates")), 4);
+    ck_assert_int_eq((int)tu_num(c, "candidates.0.attempts"), 0);
+    cJSON_Delete(c);
+    cJSON *j = job(1);
+    ck_assert_int_eq((int)tu_num(j, "progress.leased"), 4);
+    cJSON_Delete(j);
+    /* The lease is still out (new leases get other candidates) and its results count. */
+    ck_assert_int_eq(lease(4, &l, ids2, NULL), 4);
+    ck_assert_int_gt(ids2[0], ids[3]);
+    post_ok(1, ids, 4, 4);
+    j = job(1);
+    ck_assert_int_eq((int)tu_num(j, "progress.scored"), 4);
+    ck_assert_int_eq((int)tu_num(j, "progress.leased"), 4);
+    cJSON_Delete(j);
+}
+END_TEST
+
 Suite *server_jobs_suite(void)
 {
     Suite *s = suite_create("server_jobs");
@@ -486,6 +575,8 @@ Suite *server_jobs_suite(void)
     tcase_add_test(tc, restart_resumes_identically);
     tcase_add_test(tc, sigterm_drains_and_exits_zero);
     tcase_add_test(tc, migrations);
+    tcase_add_test(tc, progress_and_pending_counts);
+    tcase_add_test(tc, migration_keeps_a_lease_out);
     suite_add_tcase(s, tc);
     return s;
 }
