@@ -60,6 +60,7 @@ static cJSON *job_view(struct mn_server *srv, struct mn_job *j)
     static const char hist_sql[] = "SELECT generation, scored, hypervolume, at FROM (SELECT * "
                                    "FROM history WHERE job_id=? ORDER BY generation DESC "
                                    "LIMIT ?) ORDER BY generation";
+    static const char state_sql[] = "SELECT strategy_state FROM jobs WHERE id=?";
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
@@ -107,6 +108,16 @@ static cJSON *job_view(struct mn_server *srv, struct mn_job *j)
         sqlite3_reset(st);
     }
     cJSON_AddItemToObject(o, "spec", cJSON_Duplicate(j->spec->json, 1));
+    /* What the strategy keeps (e.g. monas's rounds and rankings), as last saved. */
+    st = mn_store_prep(srv->store, state_sql);
+    cJSON *state = NULL;
+    if (st) {
+        sqlite3_bind_int64(st, 1, j->id);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+            state = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
+        sqlite3_reset(st);
+    }
+    cJSON_AddItemToObject(o, "strategy_state", state ? state : cJSON_CreateNull());
     return o;
 }
 
