@@ -188,7 +188,8 @@ static int load_queue(struct mn_job *j)
         render_item(&b, id, (const char *)sqlite3_column_text(st, 1),
                     (const char *)sqlite3_column_text(st, 2), (size_t)sqlite3_column_bytes(st, 2));
         rc = b.oom ? MN_ENOMEM
-                   : mn_queue_add(j->queue, id, sqlite3_column_int(st, 3), b.data, b.len,
+                   : mn_queue_add(j->queue, id, sqlite3_column_int(st, 3),
+                                  (const char *)sqlite3_column_text(st, 1), b.data, b.len,
                                   sqlite3_column_int64(st, 4));
     }
     sqlite3_reset(st);
@@ -695,7 +696,8 @@ static int insert_candidate(struct mn_job *j, const struct mn_arch *a, const cha
         int64_t id = sqlite3_last_insert_rowid(mn_store_db(j->store));
         mn_buf_reserve(&item, arch.len + strlen(key) + 48);
         render_item(&item, id, key, arch.data, arch.len);
-        if ((rc = item.oom ? MN_ENOMEM : mn_queue_add(j->queue, id, 0, item.data, item.len, 0)))
+        if ((rc = item.oom ? MN_ENOMEM
+                           : mn_queue_add(j->queue, id, 0, key, item.data, item.len, 0)))
             goto out;
     }
     j->n_proposed++;
