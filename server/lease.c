@@ -62,15 +62,15 @@ struct finished {
     struct mn_scored *s;
     char **keys;
     double *u;
-    int n, cap;
+    int n;
 };
 
-/* Room for cap entries; 0 or MN_ENOMEM (f is then freed). */
+/* Room for cap entries; 0 or MN_ENOMEM (f is then empty). */
 static int finished_init(struct finished *f, int cap)
 {
     size_t c = (size_t)(cap > 0 ? cap : 1);
     *f = (struct finished){.s = calloc(c, sizeof *f->s), .keys = calloc(c, sizeof *f->keys),
-                           .u = calloc(c * MN_MAX_OBJECTIVES, sizeof *f->u), .cap = cap};
+                           .u = calloc(c * MN_MAX_OBJECTIVES, sizeof *f->u)};
     if (f->s && f->keys && f->u)
         return MN_OK;
     free(f->s);
@@ -347,15 +347,20 @@ static int attempt_failed(struct mn_server *srv, struct mn_job *j, struct mn_que
 }
 
 /* Ends active lease lease_id of job j with status "released" (its open candidates go
- * back to the queue; the attempt does not count) or "expired" (the attempt counts:
- * see attempt_failed; the dead go into dead, as many as it has room for). Returns the
- * number of open candidates it had, or < 0. */
+ * back to the queue; the attempt does not count; dead is NULL) or "expired" (the
+ * attempt counts: see attempt_failed; every candidate that died goes into dead, which
+ * this initialises: the caller frees it with finished_free). Returns the number of
+ * open candidates it had, or < 0. */
 static int end_lease(struct mn_server *srv, struct mn_job *j, int64_t lease_id,
                      const char *status, struct finished *dead)
 {
     int expired = strcmp(status, "expired") == 0, n = 0, rc = MN_OK;
     struct mn_queue_item **items = NULL;
-    if (j->queue && (n = mn_queue_lease_items(j->queue, lease_id, NULL, 0)) > 0) {
+    if (j->queue)
+        n = mn_queue_lease_items(j->queue, lease_id, NULL, 0);
+    if (expired && finished_init(dead, n))
+        return MN_ENOMEM;
+    if (n > 0) {
         if (!(items = malloc((size_t)n * sizeof *items)))
             return MN_ENOMEM;
         mn_queue_lease_items(j->queue, lease_id, items, n);
@@ -366,14 +371,12 @@ static int end_lease(struct mn_server *srv, struct mn_job *j, int64_t lease_id,
             rc = e < 0 ? (int)e : MN_OK;
             continue;
         }
-        /* Listed first (a dying item is freed): the strategy sees the first cap of the
-         * dead; counts are exact. */
-        int listed = dead->n < dead->cap;
-        if (listed && (rc = finished_add(dead, (struct mn_scored){.id = items[i]->id, .ok = 0},
-                                         items[i]->key)))
+        /* Listed first: a dying item is freed. */
+        if ((rc = finished_add(dead, (struct mn_scored){.id = items[i]->id, .ok = 0},
+                               items[i]->key)))
             break;
         int died = attempt_failed(srv, j, items[i], "lease expired on the last attempt");
-        if (listed && died <= 0)
+        if (died <= 0)
             finished_drop(dead);
         rc = died < 0 ? died : MN_OK;
     }
@@ -597,13 +600,12 @@ out:
     return rc;
 }
 
-/* Expires one lease of job j (see end_lease) and tells the strategy of the dead. */
+/* Expires one lease of job j (see end_lease) and tells the strategy of all its dead. */
 static int expire_one(struct mn_server *srv, struct mn_job *j, int64_t lease_id, double now)
 {
-    struct finished dead;
-    int rc = finished_init(&dead, 64);
-    if (!rc && (rc = end_lease(srv, j, lease_id, "expired", &dead)) >= 0 &&
-        strcmp(j->status, "running") == 0)
+    struct finished dead = {0};
+    int rc = end_lease(srv, j, lease_id, "expired", &dead);
+    if (rc >= 0 && strcmp(j->status, "running") == 0)
         rc = mn_job_after_results(j, dead.s, dead.n, now);
     finished_free(&dead);
     return rc < 0 ? rc : MN_OK;
