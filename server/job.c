@@ -570,6 +570,8 @@ static int set_on_front(struct mn_job *j, int64_t id, int on)
     return mn_store_step_done(j->store, st);
 }
 
+/* The hypervolume of the front in the clamped reference box (objective.h), called only
+ * when a results batch changed the front. */
 static int recompute_hv(struct mn_job *j)
 {
     int d = j->spec->n_obj, n = j->front->n;
@@ -581,7 +583,8 @@ static int recompute_hv(struct mn_job *j)
         ones[k] = 1.0;
     for (int i = 0; i < n; i++)
         for (int k = 0; k < d; k++)
-            m[(size_t)i * d + k] = mn_objective_m(&j->spec->obj[k], j->front->pts[(size_t)i * d + k]);
+            m[(size_t)i * d + k] =
+                mn_objective_m_box(&j->spec->obj[k], j->front->pts[(size_t)i * d + k]);
     double hv = mn_hypervolume(m, n, d, ones);
     free(m);
     if (hv < 0)
