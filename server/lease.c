@@ -258,11 +258,12 @@ int mn_lease_claim(struct mn_server *srv, const struct mn_lease_req *r, char **b
     return MN_OK;
 }
 
-/* Looks up lease id: its job and status. */
-static int find_lease(struct mn_server *srv, int64_t id, int64_t *job_id, char *status,
-                      size_t len)
+/* Row id of the query sql, "SELECT job_id, status[, key] FROM … WHERE id=?": its job,
+ * status and, when key is not NULL, a copy of its third column (caller frees). Returns
+ * 0, MN_ENOTFOUND, MN_EDB or MN_ENOMEM. */
+static int job_and_status(struct mn_server *srv, const char *sql, int64_t id, int64_t *job_id,
+                          char *status, size_t len, char **key)
 {
-    static const char sql[] = "SELECT job_id, status FROM leases WHERE id=?";
     sqlite3_stmt *st = mn_store_prep(srv->store, sql);
     if (!st)
         return MN_EDB;
@@ -272,9 +273,28 @@ static int find_lease(struct mn_server *srv, int64_t id, int64_t *job_id, char *
         *job_id = sqlite3_column_int64(st, 0);
         snprintf(status, len, "%s", (const char *)sqlite3_column_text(st, 1));
         rc = MN_OK;
+        if (key && !(*key = strdup((const char *)sqlite3_column_text(st, 2))))
+            rc = MN_ENOMEM;
     }
     sqlite3_reset(st);
     return rc;
+}
+
+/* Begins the request's transaction (taking the lock) and looks lease lease_id up: its
+ * job and status. On failure the transaction is over and err says why. */
+static int begin_on_lease(struct mn_server *srv, int64_t lease_id, int64_t *job_id,
+                          char *status, size_t len, struct mn_error *err)
+{
+    static const char sql[] = "SELECT job_id, status FROM leases WHERE id=?";
+    int rc = mn_txn_begin(srv);
+    if (rc)
+        return mn_error_set(err, rc, NULL, "database busy");
+    if ((rc = job_and_status(srv, sql, lease_id, job_id, status, len, NULL))) {
+        txn_finish(srv, MN_OK);
+        return mn_error_set(err, rc, NULL, rc == MN_ENOTFOUND ? "no lease %lld" : "database error",
+                            (long long)lease_id);
+    }
+    return MN_OK;
 }
 
 int mn_lease_heartbeat(struct mn_server *srv, int64_t lease_id, double *expires_at,
@@ -283,14 +303,9 @@ int mn_lease_heartbeat(struct mn_server *srv, int64_t lease_id, double *expires_
     static const char sql[] = "UPDATE leases SET expires_at=? WHERE id=?";
     int64_t job_id = 0;
     char status[16];
-    int rc = mn_txn_begin(srv);
+    int rc = begin_on_lease(srv, lease_id, &job_id, status, sizeof status, err);
     if (rc)
-        return mn_error_set(err, rc, NULL, "database busy");
-    if ((rc = find_lease(srv, lease_id, &job_id, status, sizeof status))) {
-        txn_finish(srv, MN_OK);
-        return mn_error_set(err, rc, NULL, rc == MN_ENOTFOUND ? "no lease %lld" : "database error",
-                            (long long)lease_id);
-    }
+        return rc;
     if (strcmp(status, "active") != 0) {
         txn_finish(srv, MN_OK);
         return mn_error_set(err, MN_ESTATE, NULL, "lease %lld is %s", (long long)lease_id, status);
@@ -391,14 +406,9 @@ int mn_lease_release(struct mn_server *srv, int64_t lease_id, int *released,
 {
     int64_t job_id = 0;
     char status[16];
-    int rc = mn_txn_begin(srv);
+    int rc = begin_on_lease(srv, lease_id, &job_id, status, sizeof status, err);
     if (rc)
-        return mn_error_set(err, rc, NULL, "database busy");
-    if ((rc = find_lease(srv, lease_id, &job_id, status, sizeof status))) {
-        txn_finish(srv, MN_OK);
-        return mn_error_set(err, rc, NULL, rc == MN_ENOTFOUND ? "no lease %lld" : "database error",
-                            (long long)lease_id);
-    }
+        return rc;
     *released = 0;
     if (strcmp(status, "active") == 0) {
         struct mn_job *j = mn_jobs_get(srv->jobs, job_id, &rc);
@@ -410,26 +420,6 @@ int mn_lease_release(struct mn_server *srv, int64_t lease_id, int *released,
     }
     rc = txn_finish(srv, rc);
     return rc ? mn_error_set(err, rc, NULL, "release failed: %s", mn_strerror(rc)) : MN_OK;
-}
-
-/* Status, job and key (a copy, caller frees) of candidate id, or MN_ENOTFOUND. */
-static int candidate_state(struct mn_server *srv, int64_t id, int64_t *job_id, char *status,
-                           size_t len, char **key)
-{
-    static const char sql[] = "SELECT job_id, status, key FROM candidates WHERE id=?";
-    sqlite3_stmt *st = mn_store_prep(srv->store, sql);
-    if (!st)
-        return MN_EDB;
-    sqlite3_bind_int64(st, 1, id);
-    int rc = MN_ENOTFOUND;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        *job_id = sqlite3_column_int64(st, 0);
-        snprintf(status, len, "%s", (const char *)sqlite3_column_text(st, 1));
-        *key = strdup((const char *)sqlite3_column_text(st, 2));
-        rc = *key ? MN_OK : MN_ENOMEM;
-    }
-    sqlite3_reset(st);
-    return rc;
 }
 
 /* Stores the scores of r when the candidate is in job_id and 'queued' (open), or also
@@ -470,6 +460,7 @@ static int ingest_one(struct mn_server *srv, struct mn_job *j, const struct mn_r
                       const char *worker, double now, struct finished *f,
                       struct mn_results_ack *ack)
 {
+    static const char state_sql[] = "SELECT job_id, status, key FROM candidates WHERE id=?";
     int running = strcmp(j->status, "running") == 0, have = 1, feasible = 0, stored = 0, rc;
     struct mn_queue_item *it = running ? mn_queue_get(j->queue, r->candidate_id) : NULL;
     double *u = finished_u(f);
@@ -510,7 +501,8 @@ static int ingest_one(struct mn_server *srv, struct mn_job *j, const struct mn_r
     } else {
         int64_t job_id = 0;
         char status[16], *key = NULL;
-        rc = candidate_state(srv, r->candidate_id, &job_id, status, sizeof status, &key);
+        rc = job_and_status(srv, state_sql, r->candidate_id, &job_id, status, sizeof status,
+                            &key);
         if (rc == MN_ENOTFOUND || (!rc && job_id != j->id))
             rc = MN_EINVAL;
         else if (!rc && strcmp(status, "scored") == 0)
@@ -542,16 +534,12 @@ int mn_lease_results(struct mn_server *srv, int64_t lease_id, const char *worker
     struct finished done;
     if (finished_init(&done, n))
         return mn_error_set(err, MN_ENOMEM, NULL, "out of memory");
-    int rc = mn_txn_begin(srv);
+    int rc = begin_on_lease(srv, lease_id, &job_id, lstatus, sizeof lstatus, err);
     if (rc) {
         finished_free(&done);
-        return mn_error_set(err, rc, NULL, "database busy");
+        return rc;
     }
     struct mn_job *j = NULL;
-    if ((rc = find_lease(srv, lease_id, &job_id, lstatus, sizeof lstatus))) {
-        mn_error_set(err, rc, NULL, "no lease %lld", (long long)lease_id);
-        goto out;
-    }
     if (!(j = mn_jobs_get(srv->jobs, job_id, &rc))) {
         mn_error_set(err, rc, NULL, "job %lld unreadable", (long long)job_id);
         goto out;
