@@ -188,7 +188,8 @@ static int load_queue(struct mn_job *j)
         render_item(&b, id, (const char *)sqlite3_column_text(st, 1),
                     (const char *)sqlite3_column_text(st, 2), (size_t)sqlite3_column_bytes(st, 2));
         rc = b.oom ? MN_ENOMEM
-                   : mn_queue_add(j->queue, id, sqlite3_column_int(st, 3), b.data, b.len,
+                   : mn_queue_add(j->queue, id, sqlite3_column_int(st, 3),
+                                  (const char *)sqlite3_column_text(st, 1), b.data, b.len,
                                   sqlite3_column_int64(st, 4));
     }
     sqlite3_reset(st);
@@ -569,6 +570,8 @@ static int set_on_front(struct mn_job *j, int64_t id, int on)
     return mn_store_step_done(j->store, st);
 }
 
+/* The hypervolume of the front in the clamped reference box (objective.h), called only
+ * when a results batch changed the front. */
 static int recompute_hv(struct mn_job *j)
 {
     int d = j->spec->n_obj, n = j->front->n;
@@ -580,7 +583,8 @@ static int recompute_hv(struct mn_job *j)
         ones[k] = 1.0;
     for (int i = 0; i < n; i++)
         for (int k = 0; k < d; k++)
-            m[(size_t)i * d + k] = mn_objective_m(&j->spec->obj[k], j->front->pts[(size_t)i * d + k]);
+            m[(size_t)i * d + k] =
+                mn_objective_m_box(&j->spec->obj[k], j->front->pts[(size_t)i * d + k]);
     double hv = mn_hypervolume(m, n, d, ones);
     free(m);
     if (hv < 0)
@@ -695,7 +699,8 @@ static int insert_candidate(struct mn_job *j, const struct mn_arch *a, const cha
         int64_t id = sqlite3_last_insert_rowid(mn_store_db(j->store));
         mn_buf_reserve(&item, arch.len + strlen(key) + 48);
         render_item(&item, id, key, arch.data, arch.len);
-        if ((rc = item.oom ? MN_ENOMEM : mn_queue_add(j->queue, id, 0, item.data, item.len, 0)))
+        if ((rc = item.oom ? MN_ENOMEM
+                           : mn_queue_add(j->queue, id, 0, key, item.data, item.len, 0)))
             goto out;
     }
     j->n_proposed++;

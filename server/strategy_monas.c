@@ -451,20 +451,13 @@ static int on_results(struct mn_job *job, void *state, const struct mn_scored *b
     struct monas *s = state;
     struct round *r = open_round(s);
     for (int i = 0; i < n; i++) {
-        /* The batch carries ids; the key comes from the candidate's stored architecture. */
-        struct mn_arch *a = NULL;
-        int rc = mn_job_arch(job, batch[i].id, &a);
-        char *key = rc ? NULL : mn_space_arch_key(job->spec->space, a);
-        mn_arch_free(a);
-        if (rc || !key)
-            return rc ? rc : MN_ENOMEM;
+        const char *key = batch[i].key;
         struct cand *c = NULL;
         for (int k = 0; r && k < r->n && !c; k++)
             if (r->c[k].state == C_PENDING && strcmp(r->c[k].key, key) == 0)
                 c = &r->c[k];
         if (!c && s->has_final && s->final.state == C_PENDING && strcmp(s->final.key, key) == 0)
             c = &s->final;
-        free(key);
         if (c)
             take_values(&s->set, c, &batch[i]);
     }

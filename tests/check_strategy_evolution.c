@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "json.h"
 #include "rng.h"
 #include "scoreutil.h"
@@ -282,6 +283,28 @@ START_TEST(settings_validation)
 }
 END_TEST
 
+START_TEST(expired_initial_population_all_finish)
+{
+    /* 100 initial candidates in one lease that expires on their last attempt: the
+     * strategy hears of every one (it waits for all of them before it mutates, so one
+     * it never heard of would stall it). */
+    int id = create("{\"space\":{\"name\":\"nb201\",\"settings\":{\"C\":8,\"N\":1}},"
+                    "\"strategy\":{\"name\":\"evolution\",\"settings\":{\"initial\":100}},"
+                    "\"batch_size\":100,\"max_attempts\":1,\"lease_seconds\":1,\"seed\":3}");
+    int st;
+    cJSON *l = tu_json(&srv, "POST", "/v1/leases", NULL,
+                       "{\"worker_id\":\"gone\",\"scoring_version\":1,\"capacity\":100}", &st);
+    ck_assert_int_eq(st, 200);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(l, "candidates")), 100);
+    cJSON_Delete(l);
+    usleep(1600000);
+    cJSON *j = tu_job(&srv, id);
+    ck_assert_int_eq((int)tu_num(j, "progress.dead"), 100);
+    ck_assert_int_eq((int)tu_num(j, "strategy_state.finished"), 100);
+    cJSON_Delete(j);
+}
+END_TEST
+
 Suite *strategy_evolution_suite(void)
 {
     Suite *s = suite_create("strategy_evolution");
@@ -292,6 +315,7 @@ Suite *strategy_evolution_suite(void)
     tcase_add_test(tc, restart_continues_the_same_search);
     tcase_add_test(tc, converges_when_the_front_stops_growing);
     tcase_add_test(tc, unas_under_unas_bounds);
+    tcase_add_test(tc, expired_initial_population_all_finish);
     tcase_add_test(tc, settings_validation);
     suite_add_tcase(s, tc);
     return s;

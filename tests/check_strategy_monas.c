@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "json.h"
 #include "scoreutil.h"
 #include "srvutil.h"
@@ -169,17 +170,17 @@ START_TEST(latency_weight_one)
 }
 END_TEST
 
-START_TEST(failed_removal_ranks_last)
+/* Round 1's supernet with edge 0 without its pool (the 5th candidate proposed). */
+static const char *const pool0_key =
+    "|skip_connect,nor_conv_1x1,nor_conv_3x3~0|+|skip_connect,nor_conv_1x1,nor_conv_3x3,"
+    "avg_pool_3x3~0|skip_connect,nor_conv_1x1,nor_conv_3x3,avg_pool_3x3~1|+|skip_connect,"
+    "nor_conv_1x1,nor_conv_3x3,avg_pool_3x3~0|skip_connect,nor_conv_1x1,nor_conv_3x3,"
+    "avg_pool_3x3~1|skip_connect,nor_conv_1x1,nor_conv_3x3,avg_pool_3x3~2|";
+
+/* Job id ran to the end with pool0_key dead: it ranks after every other removal and
+ * edge 0 drops its next best op instead (the skip). */
+static void assert_pool0_failed(int id)
 {
-    /* Edge 0 without its pool fails (max_attempts 1): it ranks after every other
-     * removal and edge 0 drops its next best op instead (the skip). */
-    int id = create("{\"latency_weight\":0}", ",\"max_attempts\":1");
-    struct synth sy = {.fail_exact = "|skip_connect,nor_conv_1x1,nor_conv_3x3~0|+|skip_connect,"
-                       "nor_conv_1x1,nor_conv_3x3,avg_pool_3x3~0|skip_connect,nor_conv_1x1,"
-                       "nor_conv_3x3,avg_pool_3x3~1|+|skip_connect,nor_conv_1x1,nor_conv_3x3,"
-                       "avg_pool_3x3~0|skip_connect,nor_conv_1x1,nor_conv_3x3,avg_pool_3x3~1|"
-                       "skip_connect,nor_conv_1x1,nor_conv_3x3,avg_pool_3x3~2|"};
-    tu_score_loop(&srv, 64, 100, score, &sy);
     cJSON *j = tu_job(&srv, id);
     const cJSON *ro = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "strategy_state"),
                                                              "rounds"), 0);
@@ -198,6 +199,32 @@ START_TEST(failed_removal_ranks_last)
                      "avg_pool_3x3");
     ck_assert_str_eq(tu_str(j, "strategy_state.final.status"), "scored");
     cJSON_Delete(j);
+}
+
+START_TEST(failed_removal_ranks_last)
+{
+    int id = create("{\"latency_weight\":0}", ",\"max_attempts\":1");
+    struct synth sy = {.fail_exact = pool0_key};
+    tu_score_loop(&srv, 64, 100, score, &sy);
+    assert_pool0_failed(id);
+}
+END_TEST
+
+START_TEST(expired_removal_ranks_last)
+{
+    /* The same when pool0_key's lease expires on its last attempt: the reaper hands the
+     * dead candidate, with its key, to the strategy. */
+    int id = create("{\"latency_weight\":0}", ",\"max_attempts\":1,\"lease_seconds\":1");
+    ck_assert_int_eq(tu_score_loop(&srv, 4, 1, score, NULL), 1);
+    int st;
+    cJSON *l = tu_json(&srv, "POST", "/v1/leases", NULL,
+                       "{\"worker_id\":\"gone\",\"scoring_version\":1,\"capacity\":1}", &st);
+    ck_assert_int_eq(st, 200);
+    ck_assert_str_eq(tu_str(l, "candidates.0.key"), pool0_key);
+    cJSON_Delete(l);
+    usleep(1500000);
+    tu_score_loop(&srv, 64, 100, score, NULL);
+    assert_pool0_failed(id);
 }
 END_TEST
 
@@ -270,6 +297,7 @@ Suite *strategy_monas_suite(void)
     tcase_add_test(tc, tenas_schedule);
     tcase_add_test(tc, latency_weight_one);
     tcase_add_test(tc, failed_removal_ranks_last);
+    tcase_add_test(tc, expired_removal_ranks_last);
     tcase_add_test(tc, restart_mid_search);
     tcase_add_test(tc, settings_validation);
     suite_add_tcase(s, tc);
