@@ -75,6 +75,10 @@ $(BUILD)/obj/%.o: %.c | $(BUILD)/gen/suites.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# The engine's kernels (common/op_*.c) are memory-bound element-wise loops that GCC
+# vectorises only from -O3 on (see BENCHMARKS.md); OPT=... on the command line wins.
+$(BUILD)/obj/common/op_%.o: OPT = -O3
+
 $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<

@@ -3,11 +3,13 @@
  * training-mode BN, default architecture: every edge nor_conv_3x3 (the largest).
  * Prints time per pass and achieved GFLOP/s (2 FLOPs per multiply-accumulate; backward
  * counts weight and input gradients of every conv/dense, no input gradient for the
- * first layer).
+ * first layer), against the machine's single-core sgemm peak measured first (square
+ * 2048 matrices, OpenBLAS single-threaded, best of 3).
  *   build: cc -O2 -std=c11 -Icommon bench/net_bench.c build/libmonas.a \
  *              $(pkg-config --cflags --libs libcjson openblas) -lm -o build/net_bench
  *   usage: build/net_bench [batch [repeats [arch]]]   (defaults 64, 5) */
 #define _POSIX_C_SOURCE 200809L
+#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -24,6 +26,32 @@ static double now(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+/* Single-core sgemm GFLOP/s on n×n matrices, best of 3. */
+static double sgemm_peak(int n)
+{
+    float *a = malloc((size_t)n * n * sizeof *a), *b = malloc((size_t)n * n * sizeof *b);
+    float *c = malloc((size_t)n * n * sizeof *c);
+    if (!a || !b || !c)
+        return 0;
+    for (int64_t i = 0; i < (int64_t)n * n; i++) {
+        a[i] = (float)(i % 7) - 3;
+        b[i] = (float)(i % 5) - 2;
+        c[i] = 0;
+    }
+    openblas_set_num_threads(1);
+    double best = 1e9;
+    for (int k = 0; k < 3; k++) {
+        double t = now();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
+        t = now() - t;
+        best = t < best ? t : best;
+    }
+    free(a);
+    free(b);
+    free(c);
+    return 2.0 * n * n * (double)n / best / 1e9;
 }
 
 int main(int argc, char **argv)
@@ -71,14 +99,18 @@ int main(int argc, char **argv)
         best_f = t1 - t0 < best_f ? t1 - t0 : best_f;
         best_b = t2 - t1 < best_b ? t2 - t1 : best_b;
     }
-    double ff = 2.0 * macs * batch, fb = 2.0 * bw * batch;
+    double ff = 2.0 * macs * batch, fb = 2.0 * bw * batch, peak = sgemm_peak(2048);
     printf("nb201 %s C=16 N=5 32x32 batch %d: %d layers, %lld params, %.1f MMAC/sample, "
            "memory %.0f MB\n", text, batch, g->n, (long long)mn_net_n_params(net), macs / 1e6,
            mn_net_memory_bytes(net) / 1e6);
-    printf("forward  %.3f s  %.1f GFLOP/s\n", best_f, ff / best_f / 1e9);
-    printf("backward %.3f s  %.1f GFLOP/s\n", best_b, fb / best_b / 1e9);
-    printf("total    %.3f s  %.1f GFLOP/s (best of %d)\n", best_f + best_b,
-           (ff + fb) / (best_f + best_b) / 1e9, reps);
+    printf("single-core sgemm peak (2048^3, best of 3): %.1f GFLOP/s\n", peak);
+    printf("forward  %.3f s  %.1f GFLOP/s  %.0f%% of peak\n", best_f, ff / best_f / 1e9,
+           100 * ff / best_f / 1e9 / peak);
+    printf("backward %.3f s  %.1f GFLOP/s  %.0f%% of peak\n", best_b, fb / best_b / 1e9,
+           100 * fb / best_b / 1e9 / peak);
+    printf("total    %.3f s  %.1f GFLOP/s  %.0f%% of peak (best of %d)\n", best_f + best_b,
+           (ff + fb) / (best_f + best_b) / 1e9, 100 * (ff + fb) / (best_f + best_b) / 1e9 / peak,
+           reps);
     free(x);
     free(dout);
     mn_net_free(net);

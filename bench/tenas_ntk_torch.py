@@ -8,7 +8,7 @@ the gradients of every parameter named "weight" (conv, BN gamma, linear), JÂ·Jáµ
 It runs on the network, parameters and inputs monas used (a `monas-worker score --dump`
 directory), so the condition number must match monas's exact mode.
     usage: /usr/bin/python3 bench/tenas_ntk_torch.py DUMP_DIR [threads] [repeats]
-Prints: seconds per NTK (best of repeats), the condition number."""
+Prints: seconds per NTK (best and median of repeats), the condition number."""
 import os
 import sys
 import time
@@ -44,12 +44,14 @@ def main():
     torch.set_num_threads(threads)
     net, _ = d.net('ntk', 0)
     x = d.inputs('ntk', 0, net)
-    best, cond = float('inf'), None
+    times, cond = [], None
     for _ in range(repeats):
         t = time.time()
         cond = tenas_ntk(net, x)
-        best = min(best, time.time() - t)
-    print(f'torch_seconds {best:.3f} cond {cond:.6g} threads {threads} batch {x.shape[0]}')
+        times.append(time.time() - t)
+    times.sort()
+    print(f'torch_seconds {times[0]:.3f} median {times[(len(times) - 1) // 2]:.3f} '
+          f'cond {cond:.6g} threads {threads} batch {x.shape[0]}')
 
 
 if __name__ == '__main__':

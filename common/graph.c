@@ -246,30 +246,39 @@ int mn_graph_add(struct mn_graph *g, const struct mn_layer *src)
     return g->n++;
 }
 
-int mn_graph_conv2d(struct mn_graph *g, int in, int filters, int k, int stride, int pad,
-                    int bias, int bn, enum mn_act act)
+/* A layer of op on in with a k×k window, stride and the same padding on every side. */
+static struct mn_layer window_layer(enum mn_op op, int in, int k, int stride, int pad)
 {
-    struct mn_layer l = mn_layer_make(MN_OP_CONV2D, in);
-    l.filters = filters;
+    struct mn_layer l = mn_layer_make(op, in);
     l.kh = l.kw = k;
     l.sh = l.sw = stride;
     l.pad_t = l.pad_b = l.pad_l = l.pad_r = pad;
+    return l;
+}
+
+/* A convolution (op CONV2D or DWCONV2D) as window_layer, with its bias, BN and act. */
+static struct mn_layer conv_layer(enum mn_op op, int in, int k, int stride, int pad, int bias,
+                                  int bn, enum mn_act act)
+{
+    struct mn_layer l = window_layer(op, in, k, stride, pad);
     l.bias = (unsigned char)bias;
     l.bn = (unsigned char)bn;
     l.act = act;
+    return l;
+}
+
+int mn_graph_conv2d(struct mn_graph *g, int in, int filters, int k, int stride, int pad,
+                    int bias, int bn, enum mn_act act)
+{
+    struct mn_layer l = conv_layer(MN_OP_CONV2D, in, k, stride, pad, bias, bn, act);
+    l.filters = filters;
     return mn_graph_add(g, &l);
 }
 
 int mn_graph_dwconv2d(struct mn_graph *g, int in, int k, int stride, int pad, int bias,
                       int bn, enum mn_act act)
 {
-    struct mn_layer l = mn_layer_make(MN_OP_DWCONV2D, in);
-    l.kh = l.kw = k;
-    l.sh = l.sw = stride;
-    l.pad_t = l.pad_b = l.pad_l = l.pad_r = pad;
-    l.bias = (unsigned char)bias;
-    l.bn = (unsigned char)bn;
-    l.act = act;
+    struct mn_layer l = conv_layer(MN_OP_DWCONV2D, in, k, stride, pad, bias, bn, act);
     return mn_graph_add(g, &l);
 }
 
@@ -285,10 +294,7 @@ int mn_graph_dense(struct mn_graph *g, int in, int units, int bias, enum mn_act 
 int mn_graph_pool(struct mn_graph *g, enum mn_op op, int in, int k, int stride, int pad,
                   int count_include_pad)
 {
-    struct mn_layer l = mn_layer_make(op, in);
-    l.kh = l.kw = k;
-    l.sh = l.sw = stride;
-    l.pad_t = l.pad_b = l.pad_l = l.pad_r = pad;
+    struct mn_layer l = window_layer(op, in, k, stride, pad);
     l.count_include_pad = (unsigned char)count_include_pad;
     return mn_graph_add(g, &l);
 }

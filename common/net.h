@@ -67,6 +67,10 @@ struct mn_net_opts {
     enum mn_dtype dtype;  /* MN_F32 (default) or MN_F64 */
     int per_sample_grads; /* nonzero: the gradient buffer has max_batch rows, so
                              backward can keep per-sample gradients (MN_BW_PER_SAMPLE) */
+    int keep_cols;        /* nonzero: forward keeps every conv2d's im2col columns of
+                             every sample, so no backward recomputes them; costs
+                             Σ k·k·c_in·h_out·w_out · max_batch elements over the convs.
+                             Worth it when one forward serves many backward passes. */
 };
 
 /* Kinds of parameter tensors, for mn_net_param_views. */
@@ -83,7 +87,9 @@ struct mn_param_view {
 
 /* A place where a ReLU/ReLU6 is applied: a standalone relu layer or the fused `act`
  * of a conv2d/dwconv2d/dense/batchnorm/add layer. Its sign pattern is the layer
- * output's (output > 0 ⇔ pre-activation > 0, for both relu and relu6). */
+ * output's (output > 0 ⇔ pre-activation > 0, for both relu and relu6). A relu layer
+ * identical to an earlier one (same input and act) is computed once, but both stay
+ * sites, as separate ReLU modules are in PyTorch. */
 struct mn_relu_site {
     int layer;
     int64_t size; /* elements per sample */

@@ -1,22 +1,10 @@
 #ifndef MN_TMPL_PASS
 /* op_conv.c — convolution kernels (see ops.h): conv2d as im2col + GEMM per sample,
  * with a fast path for 1×1, stride 1, unpadded convolutions that multiplies the input
- * directly; depthwise conv2d as direct loops. Compiled for float and double. */
+ * directly, and optionally the columns of every sample kept from forward for backward;
+ * depthwise conv2d as direct loops. Compiled for float and double. */
 #include <string.h>
 #include "ops.h"
-
-/* Output positions o in [*lo, *hi) whose input index o·s − p + k lies in [0, size). */
-static void span(int *lo, int *hi, int k, int p, int s, int size, int out)
-{
-    int a = p - k; /* need o·s ≥ a */
-    int l = a <= 0 ? 0 : (a + s - 1) / s;
-    int b = size - 1 + p - k; /* need o·s ≤ b */
-    int h = b < 0 ? 0 : b / s + 1;
-    *lo = l < out ? l : out;
-    *hi = h < out ? h : out;
-    if (*hi < *lo)
-        *hi = *lo;
-}
 
 static int fast_1x1(const struct mn_win *d)
 {
@@ -33,7 +21,8 @@ int64_t mn_conv2d_col_size(const struct mn_win *d)
 #include "op_tmpl.h"
 #else
 
-/* col [ci·kh·kw][ho·wo] ← the patches of one sample x [ci][h][w], 0 where padded. */
+/* col [ci·kh·kw][ho·wo] ← the patches of one sample x [ci][h][w], 0 where padded.
+ * Rows are short (a feature-map row), so plain loops rather than memcpy calls. */
 static void F(im2col)(T *col, const T *x, const struct mn_win *d)
 {
     int64_t hw = (int64_t)d->ho * d->wo;
@@ -41,24 +30,24 @@ static void F(im2col)(T *col, const T *x, const struct mn_win *d)
         for (int ky = 0; ky < d->kh; ky++)
             for (int kx = 0; kx < d->kw; kx++) {
                 T *row = col + ((int64_t)(c * d->kh + ky) * d->kw + kx) * hw;
-                const T *xc = x + (int64_t)c * d->h * d->w;
+                const T *restrict xc = x + (int64_t)c * d->h * d->w;
                 int lo, hi;
-                span(&lo, &hi, kx, d->pl, d->sw, d->w, d->wo);
+                mn_win_span(&lo, &hi, kx, d->pl, d->sw, d->w, d->wo);
                 for (int oy = 0; oy < d->ho; oy++) {
-                    T *r = row + (int64_t)oy * d->wo;
+                    T *restrict r = row + (int64_t)oy * d->wo;
                     int iy = oy * d->sh - d->pt + ky;
-                    if (iy < 0 || iy >= d->h) {
-                        memset(r, 0, (size_t)d->wo * sizeof *r);
-                        continue;
-                    }
+                    int a = iy < 0 || iy >= d->h ? d->wo : lo, b = a == lo ? hi : d->wo;
                     int64_t off = (int64_t)iy * d->w - d->pl + kx;
-                    memset(r, 0, (size_t)lo * sizeof *r);
+                    for (int ox = 0; ox < a; ox++)
+                        r[ox] = 0;
                     if (d->sw == 1)
-                        memcpy(r + lo, xc + off + lo, (size_t)(hi - lo) * sizeof *r);
+                        for (int ox = a; ox < b; ox++)
+                            r[ox] = xc[off + ox];
                     else
-                        for (int ox = lo; ox < hi; ox++)
-                            r[ox] = xc[off + ox * d->sw];
-                    memset(r + hi, 0, (size_t)(d->wo - hi) * sizeof *r);
+                        for (int ox = a; ox < b; ox++)
+                            r[ox] = xc[off + (int64_t)ox * d->sw];
+                    for (int ox = b; ox < d->wo; ox++)
+                        r[ox] = 0;
                 }
             }
 }
@@ -73,7 +62,7 @@ static void F(col2im)(T *x, const T *col, const struct mn_win *d)
                 const T *row = col + ((int64_t)(c * d->kh + ky) * d->kw + kx) * hw;
                 T *xc = x + (int64_t)c * d->h * d->w;
                 int lo, hi;
-                span(&lo, &hi, kx, d->pl, d->sw, d->w, d->wo);
+                mn_win_span(&lo, &hi, kx, d->pl, d->sw, d->w, d->wo);
                 for (int oy = 0; oy < d->ho; oy++) {
                     int iy = oy * d->sh - d->pt + ky;
                     if (iy < 0 || iy >= d->h)
@@ -92,36 +81,39 @@ static void F(col2im)(T *x, const T *col, const struct mn_win *d)
             }
 }
 
-void F(mn_conv2d_fwd)(T *y, T *col, const T *x, const T *w, const T *b,
+void F(mn_conv2d_fwd)(T *y, T *col, int keep, const T *x, const T *w, const T *b,
                       const struct mn_win *d)
 {
     int hw = d->ho * d->wo, k = d->ci * d->kh * d->kw;
     int64_t xs = (int64_t)d->ci * d->h * d->w, ys = (int64_t)d->co * hw;
+    int64_t cs = keep ? mn_conv2d_col_size(d) : 0;
     int fast = fast_1x1(d);
     for (int n = 0; n < d->n; n++) {
         const T *xn = x + n * xs;
-        T *yn = y + n * ys;
+        T *yn = y + n * ys, *coln = col + n * cs;
         if (!fast)
-            F(im2col)(col, xn, d);
-        for (int c = 0; c < d->co; c++)
+            F(im2col)(coln, xn, d);
+        for (int c = 0; b && c < d->co; c++)
             for (int i = 0; i < hw; i++)
-                yn[(int64_t)c * hw + i] = b ? b[c] : 0;
-        F(mn_gemm)(0, 0, d->co, hw, k, 1, w, k, fast ? xn : col, hw, 1, yn, hw);
+                yn[(int64_t)c * hw + i] = b[c];
+        F(mn_gemm)(0, 0, d->co, hw, k, 1, w, k, fast ? xn : coln, hw, b ? 1 : 0, yn, hw);
     }
 }
 
-void F(mn_conv2d_bwd)(T *dx, T *dw, T *db, T *col, T *dcol, const T *dy, const T *x,
-                      const T *w, const struct mn_win *d, int64_t pstride)
+void F(mn_conv2d_bwd)(T *dx, T *dw, T *db, T *col, int kept, T *dcol, const T *dy,
+                      const T *x, const T *w, const struct mn_win *d, int64_t pstride)
 {
     int hw = d->ho * d->wo, k = d->ci * d->kh * d->kw;
     int64_t xs = (int64_t)d->ci * d->h * d->w, ys = (int64_t)d->co * hw;
+    int64_t cs = kept ? mn_conv2d_col_size(d) : 0;
     int fast = fast_1x1(d);
     for (int n = 0; n < d->n; n++) {
         const T *xn = x + n * xs, *dyn = dy + n * ys;
+        T *coln = col + n * cs;
         if (dw) {
-            if (!fast)
-                F(im2col)(col, xn, d);
-            F(mn_gemm)(0, 1, d->co, k, hw, 1, dyn, hw, fast ? xn : col, hw, 1,
+            if (!fast && !kept)
+                F(im2col)(coln, xn, d);
+            F(mn_gemm)(0, 1, d->co, k, hw, 1, dyn, hw, fast ? xn : coln, hw, 1,
                        dw + n * pstride, k);
         }
         if (db)
@@ -156,7 +148,7 @@ void F(mn_dwconv2d_fwd)(T *y, const T *x, const T *w, const T *b, const struct m
                 for (int kx = 0; kx < d->kw; kx++) {
                     T wv = wc[ky * d->kw + kx];
                     int lo, hi;
-                    span(&lo, &hi, kx, d->pl, d->sw, d->w, d->wo);
+                    mn_win_span(&lo, &hi, kx, d->pl, d->sw, d->w, d->wo);
                     for (int oy = 0; oy < d->ho; oy++) {
                         int iy = oy * d->sh - d->pt + ky;
                         if (iy < 0 || iy >= d->h)
@@ -191,7 +183,7 @@ void F(mn_dwconv2d_bwd)(T *dx, T *dw, T *db, const T *dy, const T *x, const T *w
                 for (int kx = 0; kx < d->kw; kx++) {
                     T wv = wc[ky * d->kw + kx], s = 0;
                     int lo, hi;
-                    span(&lo, &hi, kx, d->pl, d->sw, d->w, d->wo);
+                    mn_win_span(&lo, &hi, kx, d->pl, d->sw, d->w, d->wo);
                     for (int oy = 0; oy < d->ho; oy++) {
                         int iy = oy * d->sh - d->pt + ky;
                         if (iy < 0 || iy >= d->h)

@@ -9,58 +9,89 @@
 #include "op_tmpl.h"
 #else
 
+static inline T F(relu)(T v)
+{
+    return v > 0 ? v : 0;
+}
+
+static inline T F(relu6)(T v)
+{
+    return v > 0 ? (v < 6 ? v : 6) : 0;
+}
+
+/* y = act(x) in one pass; in place through a single pointer, so both loops vectorise. */
 void F(mn_act_fwd)(T *y, const T *x, int64_t size, enum mn_act act)
 {
-    if (y != x)
-        memcpy(y, x, (size_t)size * sizeof *y);
-    T *restrict v = y; /* in place from here: one pointer, so loops vectorise */
-    switch (act) {
-    case MN_ACT_RELU:
-        for (int64_t i = 0; i < size; i++)
-            v[i] = v[i] > 0 ? v[i] : 0;
-        break;
-    case MN_ACT_RELU6:
-        for (int64_t i = 0; i < size; i++)
-            v[i] = v[i] > 0 ? (v[i] < 6 ? v[i] : 6) : 0;
-        break;
-    default:
-        break;
+    if (act != MN_ACT_RELU && act != MN_ACT_RELU6) {
+        if (y != x)
+            memcpy(y, x, (size_t)size * sizeof *y);
+        return;
+    }
+    int six = act == MN_ACT_RELU6;
+    if (y == x) {
+        T *restrict v = y;
+        for (int64_t i = 0; six && i < size; i++)
+            v[i] = F(relu6)(v[i]);
+        for (int64_t i = 0; !six && i < size; i++)
+            v[i] = F(relu)(v[i]);
+    } else {
+        T *restrict o = y;
+        const T *restrict v = x;
+        for (int64_t i = 0; six && i < size; i++)
+            o[i] = F(relu6)(v[i]);
+        for (int64_t i = 0; !six && i < size; i++)
+            o[i] = F(relu)(v[i]);
     }
 }
 
-/* The derivative of `act` at the point whose output is y: 0 or 1 (PyTorch's
- * convention: 0 at the kinks, where relu6's output is 0 or 6). */
-static inline T F(act_grad)(T y, enum mn_act act)
+/* The gradient g passed where the output is y: g, or 0 where the derivative is 0
+ * (PyTorch's convention: 0 at the kinks, where relu6's output is 0 or 6). Selects
+ * rather than multiplies, so the loops below compile to compare-and-mask. */
+static inline T F(pass_relu)(T g, T y)
 {
-    if (act == MN_ACT_RELU)
-        return y > 0;
-    if (act == MN_ACT_RELU6)
-        return y > 0 && y < 6;
-    return 1;
+    return y > 0 ? g : 0;
+}
+
+static inline T F(pass_relu6)(T g, T y)
+{
+    return y > 0 && y < 6 ? g : 0;
 }
 
 void F(mn_act_bwd)(T *restrict dx, const T *restrict dy, const T *restrict y, int64_t size,
                    enum mn_act act)
 {
-    for (int64_t i = 0; i < size; i++)
-        dx[i] += dy[i] * F(act_grad)(y[i], act);
+    if (act == MN_ACT_RELU)
+        for (int64_t i = 0; i < size; i++)
+            dx[i] += F(pass_relu)(dy[i], y[i]);
+    else if (act == MN_ACT_RELU6)
+        for (int64_t i = 0; i < size; i++)
+            dx[i] += F(pass_relu6)(dy[i], y[i]);
+    else
+        F(mn_acc)(dx, dy, size);
 }
 
 void F(mn_act_mask)(T *restrict dy, const T *restrict y, int64_t size, enum mn_act act)
 {
-    if (act == MN_ACT_NONE)
-        return;
-    for (int64_t i = 0; i < size; i++)
-        dy[i] *= F(act_grad)(y[i], act);
+    if (act == MN_ACT_RELU)
+        for (int64_t i = 0; i < size; i++)
+            dy[i] = F(pass_relu)(dy[i], y[i]);
+    else if (act == MN_ACT_RELU6)
+        for (int64_t i = 0; i < size; i++)
+            dy[i] = F(pass_relu6)(dy[i], y[i]);
 }
+
+#define ADD_BLOCK 1024 /* elements summed over all inputs while they stay in L1 */
 
 void F(mn_add_fwd)(T *restrict y, const T *const *x, int n_in, int64_t size)
 {
-    memcpy(y, x[0], (size_t)size * sizeof *y);
-    for (int k = 1; k < n_in; k++) {
-        const T *restrict xk = x[k];
-        for (int64_t i = 0; i < size; i++)
-            y[i] += xk[i];
+    for (int64_t b = 0; b < size; b += ADD_BLOCK) {
+        int64_t e = size - b < ADD_BLOCK ? size : b + ADD_BLOCK;
+        memcpy(y + b, x[0] + b, (size_t)(e - b) * sizeof *y);
+        for (int k = 1; k < n_in; k++) {
+            const T *restrict xk = x[k];
+            for (int64_t i = b; i < e; i++)
+                y[i] += xk[i];
+        }
     }
 }
 

@@ -17,46 +17,78 @@ static void window(int *lo, int *hi, int o, int s, int p, int k, int size)
 #include "op_tmpl.h"
 #else
 
+/* Average pools run row by row: every valid (input row, kernel column) pair adds a
+ * contiguous stretch of an input row into an output row (forward) or of an output row
+ * into an input row (backward), in the order of the plain window loops (input row,
+ * then column ascending), so results are those of summing each window in turn. */
+
 void F(mn_avgpool_fwd)(T *y, const T *x, const struct mn_win *d, int cip)
 {
     int64_t hw = (int64_t)d->h * d->w, ohw = (int64_t)d->ho * d->wo;
     for (int64_t nc = 0; nc < (int64_t)d->n * d->ci; nc++) {
-        const T *xc = x + nc * hw;
-        T *yc = y + nc * ohw;
+        const T *restrict xc = x + nc * hw;
         for (int oy = 0; oy < d->ho; oy++) {
+            T *restrict yr = y + nc * ohw + (int64_t)oy * d->wo;
             int y0, y1;
             window(&y0, &y1, oy, d->sh, d->pt, d->kh, d->h);
+            for (int ox = 0; ox < d->wo; ox++)
+                yr[ox] = 0;
+            for (int iy = y0; iy < y1; iy++)
+                for (int kx = 0; kx < d->kw; kx++) {
+                    int lo, hi;
+                    mn_win_span(&lo, &hi, kx, d->pl, d->sw, d->w, d->wo);
+                    int64_t off = (int64_t)iy * d->w - d->pl + kx;
+                    if (d->sw == 1)
+                        for (int ox = lo; ox < hi; ox++)
+                            yr[ox] += xc[off + ox];
+                    else
+                        for (int ox = lo; ox < hi; ox++)
+                            yr[ox] += xc[off + (int64_t)ox * d->sw];
+                }
             for (int ox = 0; ox < d->wo; ox++) {
                 int x0, x1;
                 window(&x0, &x1, ox, d->sw, d->pl, d->kw, d->w);
-                T s = 0;
-                for (int iy = y0; iy < y1; iy++)
-                    for (int ix = x0; ix < x1; ix++)
-                        s += xc[(int64_t)iy * d->w + ix];
-                int cnt = cip ? d->kh * d->kw : (y1 - y0) * (x1 - x0);
-                yc[(int64_t)oy * d->wo + ox] = s / (T)cnt;
+                yr[ox] /= (T)(cip ? d->kh * d->kw : (y1 - y0) * (x1 - x0));
             }
         }
     }
 }
 
+#define POOL_CHUNK 256 /* output columns whose gradients are spread at a time */
+
 void F(mn_avgpool_bwd)(T *dx, const T *dy, const struct mn_win *d, int cip)
 {
     int64_t hw = (int64_t)d->h * d->w, ohw = (int64_t)d->ho * d->wo;
+    T g[POOL_CHUNK];
     for (int64_t nc = 0; nc < (int64_t)d->n * d->ci; nc++) {
-        T *dxc = dx + nc * hw;
-        const T *dyc = dy + nc * ohw;
+        T *restrict dxc = dx + nc * hw;
         for (int oy = 0; oy < d->ho; oy++) {
+            const T *dyr = dy + nc * ohw + (int64_t)oy * d->wo;
             int y0, y1;
             window(&y0, &y1, oy, d->sh, d->pt, d->kh, d->h);
-            for (int ox = 0; ox < d->wo; ox++) {
-                int x0, x1;
-                window(&x0, &x1, ox, d->sw, d->pl, d->kw, d->w);
-                int cnt = cip ? d->kh * d->kw : (y1 - y0) * (x1 - x0);
-                T g = dyc[(int64_t)oy * d->wo + ox] / (T)cnt;
+            for (int c0 = 0; c0 < d->wo; c0 += POOL_CHUNK) {
+                int c1 = d->wo - c0 < POOL_CHUNK ? d->wo : c0 + POOL_CHUNK;
+                for (int ox = c0; ox < c1; ox++) {
+                    int x0, x1;
+                    window(&x0, &x1, ox, d->sw, d->pl, d->kw, d->w);
+                    g[ox - c0] = dyr[ox] / (T)(cip ? d->kh * d->kw : (y1 - y0) * (x1 - x0));
+                }
+                /* kernel columns descending: each input element then receives its
+                 * windows' shares in ascending output order */
                 for (int iy = y0; iy < y1; iy++)
-                    for (int ix = x0; ix < x1; ix++)
-                        dxc[(int64_t)iy * d->w + ix] += g;
+                    for (int kx = d->kw - 1; kx >= 0; kx--) {
+                        int lo, hi;
+                        mn_win_span(&lo, &hi, kx, d->pl, d->sw, d->w, d->wo);
+                        lo = lo > c0 ? lo : c0;
+                        hi = hi < c1 ? hi : c1;
+                        int64_t off = (int64_t)iy * d->w - d->pl + kx;
+                        if (d->sw == 1)
+                            for (int ox = lo; ox < hi; ox++)
+                                dxc[off + ox] += g[ox - c0];
+                        else
+                            for (int ox = lo; ox < hi; ox++)
+                                dxc[off + (int64_t)ox * d->sw] += g[ox - c0];
+                    }
             }
         }
     }

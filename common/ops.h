@@ -24,7 +24,22 @@ struct mn_win {
     int n, ci, h, w, co, ho, wo, kh, kw, sh, sw, pt, pl;
 };
 
-/* Workspace elements conv2d needs for each of col and dcol (0 on the 1×1 fast path). */
+/* Output positions o in [*lo, *hi) of a window op whose input index o·s − p + k (k the
+ * kernel offset) lies in [0, size); `out` output positions in all. */
+static inline void mn_win_span(int *lo, int *hi, int k, int p, int s, int size, int out)
+{
+    int a = p - k; /* need o·s ≥ a */
+    int l = a <= 0 ? 0 : (a + s - 1) / s;
+    int b = size - 1 + p - k; /* need o·s ≤ b */
+    int h = b < 0 ? 0 : b / s + 1;
+    *lo = l < out ? l : out;
+    *hi = h < out ? h : out;
+    if (*hi < *lo)
+        *hi = *lo;
+}
+
+/* Workspace elements conv2d needs for each of col and dcol (0 on the 1×1 fast path);
+ * with `keep`, col holds that many per sample. */
 int64_t mn_conv2d_col_size(const struct mn_win *d);
 
 /* Row-major GEMM C[m][n] = alpha·op(A)·op(B) + beta·C, one per element type. */
@@ -44,14 +59,17 @@ static inline void mn_gemm_f64(int ta, int tb, int m, int n, int k, double alpha
 }
 
 #define MN_OPS_DECLARE(T, S)                                                             \
-    /* conv2d. y [n][co][ho][wo]; col [mn_conv2d_col_size] workspace; x [n][ci][h][w];  \
+    /* conv2d. y [n][co][ho][wo]; col workspace: [mn_conv2d_col_size], or with `keep`   \
+     * [n][mn_conv2d_col_size] whose im2col columns backward can reuse; x [n][ci][h][w]; \
      * w [co][ci][kh][kw]; b [co] or NULL. */                                            \
-    void mn_conv2d_fwd##S(T *y, T *col, const T *x, const T *w, const T *b,             \
+    void mn_conv2d_fwd##S(T *y, T *col, int keep, const T *x, const T *w, const T *b,   \
                           const struct mn_win *d);                                       \
-    /* dx like x, dw like w, db like b (each may be NULL); col, dcol workspace;          \
-     * dy like y. */                                                                     \
-    void mn_conv2d_bwd##S(T *dx, T *dw, T *db, T *col, T *dcol, const T *dy, const T *x, \
-                          const T *w, const struct mn_win *d, int64_t pstride);          \
+    /* dx like x, dw like w, db like b (each may be NULL); dy like y; col as in forward: \
+     * `kept` nonzero means it holds forward's columns of x (forward ran with keep),     \
+     * else it is scratch; dcol workspace [mn_conv2d_col_size]. */                       \
+    void mn_conv2d_bwd##S(T *dx, T *dw, T *db, T *col, int kept, T *dcol, const T *dy,  \
+                          const T *x, const T *w, const struct mn_win *d,                \
+                          int64_t pstride);                                              \
     /* depthwise conv2d (ci == co). y [n][c][ho][wo]; x [n][c][h][w]; w [c][kh][kw];     \
      * b [c] or NULL. */                                                                 \
     void mn_dwconv2d_fwd##S(T *y, const T *x, const T *w, const T *b,                   \
@@ -78,8 +96,9 @@ static inline void mn_gemm_f64(int ta, int tb, int m, int n, int k, double alpha
     void mn_bn_fwd##S(T *y, T *mean, T *var, const T *x, const T *gamma, const T *beta, \
                       int n, int c, int64_t hw);                                         \
     /* frozen: mean and var are constants (no gradient through the statistics).        \
-     * dx like x, dgamma/dbeta like gamma (may be NULL); dy like y. */                   \
-    void mn_bn_bwd##S(T *dx, T *dgamma, T *dbeta, const T *dy, const T *x,              \
+     * dx like x, dgamma/dbeta like gamma (may be NULL); dy like y. With `over` dx is    \
+     * overwritten rather than accumulated (saves clearing a scratch buffer). */         \
+    void mn_bn_bwd##S(T *dx, int over, T *dgamma, T *dbeta, const T *dy, const T *x,    \
                       const T *gamma, const T *mean, const T *var, int n, int c,         \
                       int64_t hw, int frozen, int64_t pstride);                          \
     /* activation (relu or relu6; none copies). y [size]; x [size]; y == x allowed. */   \

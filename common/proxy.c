@@ -553,9 +553,10 @@ struct mn_net *mn_proxy_net(struct mn_proxy_ctx *ctx, int max_batch,
     static const enum mn_init schemes[PI_COUNT] = {
         [PI_TORCH] = MN_INIT_TORCH, [PI_FAN_IN] = MN_INIT_KAIMING_FAN_IN,
         [PI_FAN_OUT] = MN_INIT_KAIMING_FAN_OUT, [PI_GAUSSIAN] = MN_INIT_TORCH};
-    struct mn_net_opts o = opts ? *opts : (struct mn_net_opts){MN_F32, 0};
+    struct mn_net_opts o = opts ? *opts : (struct mn_net_opts){MN_F32, 0, 0};
     if (!ctx->net || ctx->net_batch != max_batch || ctx->net_opts.dtype != o.dtype ||
-        ctx->net_opts.per_sample_grads != o.per_sample_grads) {
+        ctx->net_opts.per_sample_grads != o.per_sample_grads ||
+        ctx->net_opts.keep_cols != o.keep_cols) {
         mn_net_free(ctx->net);
         ctx->net = mn_net_create(ctx->g, max_batch, &o, ctx->err);
         ctx->net_batch = max_batch;
@@ -660,6 +661,11 @@ int mn_proxies_compute(const struct mn_proxy_config *c, const struct mn_space *s
     cJSON *base = mn_space_settings_json(sp);
     int rc = key && base ? MN_OK : mn_error_set(err, MN_ENOMEM, NULL, "out of memory");
     uint64_t key_hash = key ? mn_hash_str(key) : 0;
+    /* The network of the last proxy that ran on the job's own graph: the next such
+     * proxy reuses it when batch and options agree (mn_proxy_net re-initialises it),
+     * which saves building and first touching a large network per proxy. Proxies
+     * differ in seeds, inputs and losses, so passes themselves are not shared. */
+    struct mn_proxy_ctx own_net = {0};
     for (int i = 0; !rc && i < c->n; i++) {
         int t = c->type[i];
         double t0 = mn_proxy_now(), sum = 0;
@@ -672,6 +678,11 @@ int mn_proxies_compute(const struct mn_proxy_config *c, const struct mn_space *s
         struct mn_proxy_ctx ctx = {.name = types[t].name, .s = &c->s[t], .g = g,
                                    .seed = seed, .key_hash = key_hash, .trace = trace,
                                    .err = err};
+        if (!own) {
+            ctx.net = own_net.net;
+            ctx.net_batch = own_net.net_batch;
+            ctx.net_opts = own_net.net_opts;
+        }
         for (int r = 0; !rc && r < c->s[t].repeats; r++) {
             double v = NAN;
             ctx.repeat = r;
@@ -683,7 +694,13 @@ int mn_proxies_compute(const struct mn_proxy_config *c, const struct mn_space *s
             degenerate |= !isfinite(v);
             sum += v;
         }
-        mn_net_free(ctx.net);
+        if (own) {
+            mn_net_free(ctx.net);
+        } else {
+            own_net.net = ctx.net;
+            own_net.net_batch = ctx.net_batch;
+            own_net.net_opts = ctx.net_opts;
+        }
         mn_graph_free(g);
         mn_space_free(own);
         out[i].degenerate = degenerate;
@@ -692,6 +709,7 @@ int mn_proxies_compute(const struct mn_proxy_config *c, const struct mn_space *s
                                   : sum / c->s[t].repeats;
         out[i].seconds = mn_proxy_now() - t0;
     }
+    mn_net_free(own_net.net);
     cJSON_Delete(base);
     free(key);
     return rc;

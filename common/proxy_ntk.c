@@ -86,7 +86,8 @@ int mn_proxy_ntk(struct mn_proxy_ctx *ctx, double *value)
 {
     int n = ctx->s->batch_size, rc = MN_OK;
     int64_t classes = mn_proxy_out_size(ctx->g);
-    struct mn_net_opts opts = {MN_F32, 1};
+    /* exact: one forward serves n backward passes, so keep the im2col columns */
+    struct mn_net_opts opts = {MN_F32, 1, ctx->s->mode == NTK_EXACT};
     struct mn_net *net = mn_proxy_net(ctx, n, &opts);
     if (!net)
         return ctx->err->code;

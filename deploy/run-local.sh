@@ -9,6 +9,7 @@
 set -u
 BIN=${1:-build}
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/local-lib.sh"
 VAR=${MONAS_VAR:-./var}
 JOB_FILE=${MONAS_JOB:-$HERE/default-job.json}
 PORT=${MONAS_PORT:-8080}
@@ -41,20 +42,9 @@ stop_all() {
 }
 trap 'stop_all 0' INT TERM
 
-start_monasd() { # $1: listen address; sets PORT from the port file, or fails
-    rm -f "$VAR/monasd.port"
-    "$BIN/monasd" --listen "$1" --db "$VAR/monas.db" --port-file "$VAR/monasd.port" \
-        >>"$VAR/monasd.log" 2>&1 &
-    local pid=$! i
-    for i in $(seq 100); do
-        if [ -s "$VAR/monasd.port" ]; then
-            started=("$pid"); echo "$pid" > "$PIDS"; PORT=$(cat "$VAR/monasd.port"); return 0
-        fi
-        kill -0 "$pid" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    kill "$pid" 2>/dev/null
-    return 1
+start_monasd() { # $1: listen address
+    monas_start_monasd "$BIN" "$VAR" "$1" || return 1
+    started=("$MONASD_PID"); echo "$MONASD_PID" > "$PIDS"; PORT=$MONASD_PORT
 }
 
 if ! start_monasd "127.0.0.1:$PORT"; then
@@ -71,20 +61,16 @@ for n in 1 2; do
 done
 say "2 workers (logs $VAR/worker-1.log, $VAR/worker-2.log)"
 
-job_field() { # $1: job JSON, $2: field; the first "field":value of the job view
-    printf '%s' "$1" | grep -o "\"$2\":\"\\?[^,\"}]*" | head -1 | sed 's/.*://; s/"//g'
-}
-
 JOB=""
 if [ -f "$VAR/run-local.job" ]; then
     old=$(cat "$VAR/run-local.job")
-    view=$(curl -sf "$API/v1/jobs/$old") && [ "$(job_field "$view" status)" = running ] &&
+    view=$(curl -sf "$API/v1/jobs/$old") && [ "$(monas_field "$view" status)" = running ] &&
         JOB=$old && say "resuming job $JOB"
 fi
 if [ -z "$JOB" ]; then
     resp=$(curl -sf -X POST -H 'Content-Type: application/json' --data-binary "@$JOB_FILE" \
         "$API/v1/jobs") || { say "job submission failed: $(curl -s -X POST --data-binary "@$JOB_FILE" "$API/v1/jobs")"; stop_all 1; }
-    JOB=$(job_field "$resp" id)
+    JOB=$(monas_field "$resp" id)
     echo "$JOB" > "$VAR/run-local.job"
     say "submitted job $JOB ($JOB_FILE)"
 fi
@@ -92,11 +78,11 @@ fi
 t0=$(date +%s)
 while :; do
     view=$(curl -sf "$API/v1/jobs/$JOB?wait=5") || { say "monasd is not answering"; stop_all 1; }
-    status=$(job_field "$view" status)
-    say "job $JOB: $status, scored $(job_field "$view" scored), front $(job_field "$view" front_size), $(( $(date +%s) - t0 )) s"
+    status=$(monas_field "$view" status)
+    say "job $JOB: $status, scored $(monas_field "$view" scored), front $(monas_field "$view" front_size), $(( $(date +%s) - t0 )) s"
     [ "$status" != running ] && break
 done
-say "job $JOB ended: $(job_field "$view" reason)"
+say "job $JOB ended: $(monas_field "$view" reason)"
 
 # The front as a table, from the CSV form: id,key,fits,<proxies...>,latency_ms,
 # peak_sram_bytes,flash_bytes,macs,params (the key is quoted, quotes doubled).

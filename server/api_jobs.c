@@ -60,6 +60,7 @@ static cJSON *job_view(struct mn_server *srv, struct mn_job *j)
     static const char hist_sql[] = "SELECT generation, scored, hypervolume, at FROM (SELECT * "
                                    "FROM history WHERE job_id=? ORDER BY generation DESC "
                                    "LIMIT ?) ORDER BY generation";
+    static const char state_sql[] = "SELECT strategy_state FROM jobs WHERE id=?";
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
@@ -107,6 +108,16 @@ static cJSON *job_view(struct mn_server *srv, struct mn_job *j)
         sqlite3_reset(st);
     }
     cJSON_AddItemToObject(o, "spec", cJSON_Duplicate(j->spec->json, 1));
+    /* What the strategy keeps (e.g. monas's rounds and rankings), as last saved. */
+    st = mn_store_prep(srv->store, state_sql);
+    cJSON *state = NULL;
+    if (st) {
+        sqlite3_bind_int64(st, 1, j->id);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+            state = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
+        sqlite3_reset(st);
+    }
+    cJSON_AddItemToObject(o, "strategy_state", state ? state : cJSON_CreateNull());
     return o;
 }
 
@@ -164,6 +175,33 @@ void mn_api_jobs_create(struct mn_http_req *rq, struct mn_http_resp *rs)
     mn_api_json(rs, 201, view);
 }
 
+/* Query parameter `order`: *desc = 1 for desc, 0 for asc or none; 1 after setting a
+ * 422 for another value. */
+static int query_order(struct mn_http_req *rq, struct mn_http_resp *rs, int *desc)
+{
+    const char *order = mn_http_query(rq, "order");
+    *desc = order && strcmp(order, "desc") == 0;
+    if (order && !*desc && strcmp(order, "asc") != 0) {
+        mn_http_error(rs, MN_EINVAL, "order", "order must be asc or desc");
+        return 1;
+    }
+    return 0;
+}
+
+/* Query parameter `status` (NULL when absent) if it is one of names[0..5); 1 after
+ * setting a 422 that calls it an unknown `noun`. */
+static int query_status(struct mn_http_req *rq, struct mn_http_resp *rs,
+                        const char *const names[5], const char *noun, const char **status)
+{
+    *status = mn_http_query(rq, "status");
+    for (int i = 0; *status && i < 5; i++)
+        if (strcmp(*status, names[i]) == 0)
+            return 0;
+    if (*status)
+        mn_http_error(rs, MN_EINVAL, "status", "unknown %s '%s'", noun, *status);
+    return *status != NULL;
+}
+
 void mn_api_jobs_list(struct mn_http_req *rq, struct mn_http_resp *rs)
 {
     /* order=desc lists newest first; `after` is then the last id seen (0: from the top). */
@@ -179,24 +217,12 @@ void mn_api_jobs_list(struct mn_http_req *rq, struct mn_http_resp *rs)
                                            "failed"};
     static const char *const summary[] = {"space", "mcu", "strategy"};
     int64_t limit = 50, after = 0;
-    const char *status = mn_http_query(rq, "status"), *order = mn_http_query(rq, "order");
-    int desc = order && strcmp(order, "desc") == 0;
+    const char *status;
+    int desc;
     if (mn_api_query_int(rq, rs, "limit", 1, 1000, &limit) ||
-        mn_api_query_int(rq, rs, "after", 0, INT64_MAX, &after))
+        mn_api_query_int(rq, rs, "after", 0, INT64_MAX, &after) || query_order(rq, rs, &desc) ||
+        query_status(rq, rs, statuses, "status", &status))
         return;
-    if (order && !desc && strcmp(order, "asc") != 0) {
-        mn_http_error(rs, MN_EINVAL, "order", "order must be asc or desc");
-        return;
-    }
-    if (status) {
-        size_t i = 0;
-        while (i < 5 && strcmp(status, statuses[i]) != 0)
-            i++;
-        if (i == 5) {
-            mn_http_error(rs, MN_EINVAL, "status", "unknown status '%s'", status);
-            return;
-        }
-    }
     struct mn_server *srv = rq->srv;
     cJSON *o = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(o, "jobs");
     int64_t last = 0;
@@ -428,28 +454,15 @@ void mn_api_job_candidates(struct mn_http_req *rq, struct mn_http_resp *rs)
     double after_value = 0;
     int has_value = 0, kind = 0;
     char path[80];
-    const char *status = mn_http_query(rq, "status"), *sort = mn_http_query(rq, "sort");
-    const char *order = mn_http_query(rq, "order");
-    int desc = order && strcmp(order, "desc") == 0;
+    const char *status, *sort = mn_http_query(rq, "sort");
+    int desc;
     if (mn_api_query_int(rq, rs, "limit", 1, 1000, &limit) ||
         mn_api_query_int(rq, rs, "after", 0, INT64_MAX, &after) ||
         mn_api_query_int(rq, rs, "on_front", 0, 1, &on_front) ||
         mn_api_query_int(rq, rs, "fits", 0, 1, &fits) ||
-        query_num(rq, rs, "after_value", &after_value, &has_value))
+        query_num(rq, rs, "after_value", &after_value, &has_value) ||
+        query_status(rq, rs, statuses, "candidate status", &status) || query_order(rq, rs, &desc))
         return;
-    if (status) {
-        size_t i = 0;
-        while (i < 5 && strcmp(status, statuses[i]) != 0)
-            i++;
-        if (i == 5) {
-            mn_http_error(rs, MN_EINVAL, "status", "unknown candidate status '%s'", status);
-            return;
-        }
-    }
-    if (order && !desc && strcmp(order, "asc") != 0) {
-        mn_http_error(rs, MN_EINVAL, "order", "order must be asc or desc");
-        return;
-    }
     struct mn_job *j = locked_job(rq, rs);
     if (!j)
         return;

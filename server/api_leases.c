@@ -46,17 +46,26 @@ void mn_api_lease_claim(struct mn_http_req *rq, struct mn_http_resp *rs)
     mn_http_reply(rs, 200, body);
 }
 
+/* The lease id in the path of a request whose body is optional (a JSON object, unused).
+ * Returns 1, or 0 with the error response set. */
+static int lease_request(struct mn_http_req *rq, struct mn_http_resp *rs, int64_t *id)
+{
+    if (!mn_api_param_id(rq, rs, 0, id))
+        return 0;
+    cJSON *in = mn_api_body(rq, rs, 1);
+    if (!in)
+        return 0;
+    cJSON_Delete(in);
+    return 1;
+}
+
 void mn_api_lease_heartbeat(struct mn_http_req *rq, struct mn_http_resp *rs)
 {
     int64_t id;
     struct mn_error err = {0};
     double expires = 0;
-    if (!mn_api_param_id(rq, rs, 0, &id))
+    if (!lease_request(rq, rs, &id))
         return;
-    cJSON *in = mn_api_body(rq, rs, 1);
-    if (!in)
-        return;
-    cJSON_Delete(in);
     if (mn_lease_heartbeat(rq->srv, id, &expires, &err)) {
         mn_http_error_from(rs, &err);
         return;
@@ -73,12 +82,8 @@ void mn_api_lease_release(struct mn_http_req *rq, struct mn_http_resp *rs)
     int64_t id;
     struct mn_error err = {0};
     int released = 0;
-    if (!mn_api_param_id(rq, rs, 0, &id))
+    if (!lease_request(rq, rs, &id))
         return;
-    cJSON *in = mn_api_body(rq, rs, 1);
-    if (!in)
-        return;
-    cJSON_Delete(in);
     if (mn_lease_release(rq->srv, id, &released, &err)) {
         mn_http_error_from(rs, &err);
         return;

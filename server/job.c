@@ -188,7 +188,8 @@ static int load_queue(struct mn_job *j)
         render_item(&b, id, (const char *)sqlite3_column_text(st, 1),
                     (const char *)sqlite3_column_text(st, 2), (size_t)sqlite3_column_bytes(st, 2));
         rc = b.oom ? MN_ENOMEM
-                   : mn_queue_add(j->queue, id, sqlite3_column_int(st, 3), b.data, b.len,
+                   : mn_queue_add(j->queue, id, sqlite3_column_int(st, 3),
+                                  (const char *)sqlite3_column_text(st, 1), b.data, b.len,
                                   sqlite3_column_int64(st, 4));
     }
     sqlite3_reset(st);
@@ -196,7 +197,8 @@ static int load_queue(struct mn_job *j)
     return rc ? rc : step == SQLITE_DONE ? MN_OK : MN_EDB;
 }
 
-static int start_strategy(struct mn_job *j, const char *saved_text)
+/* Starts the job's strategy; its error goes to *out when out is not NULL. */
+static int start_strategy(struct mn_job *j, const char *saved_text, struct mn_error *out)
 {
     struct mn_error err = {0};
     int lk = load_keys(j);
@@ -210,13 +212,15 @@ static int start_strategy(struct mn_job *j, const char *saved_text)
     if (rc) {
         mn_log_error("msg=\"strategy start failed\" job=%lld error=\"%s\"", (long long)j->id,
                      err.message);
+        if (out)
+            *out = err;
         return rc;
     }
     j->strat_started = 1;
     return MN_OK;
 }
 
-static struct mn_job *load(struct mn_jobs *js, int64_t id, int *rc)
+static struct mn_job *load(struct mn_jobs *js, int64_t id, int *rc, struct mn_error *start_err)
 {
     static const char sql[] =
         "SELECT status, reason, spec, scoring_version, created_at, finished_at, n_proposed, "
@@ -275,7 +279,7 @@ static struct mn_job *load(struct mn_jobs *js, int64_t id, int *rc)
         goto fail;
     if ((*rc = load_front(j)))
         goto fail;
-    if (strcmp(j->status, "running") == 0 && (*rc = start_strategy(j, state)))
+    if (strcmp(j->status, "running") == 0 && (*rc = start_strategy(j, state, start_err)))
         goto fail;
     free(scale);
     free(state);
@@ -299,7 +303,7 @@ struct mn_job *mn_jobs_get(struct mn_jobs *js, int64_t id, int *rc)
             *rc = MN_OK;
             return j;
         }
-    return load(js, id, rc);
+    return load(js, id, rc, NULL);
 }
 
 int mn_jobs_create(struct mn_jobs *js, struct mn_jobspec *spec, int64_t *id,
@@ -321,11 +325,11 @@ int mn_jobs_create(struct mn_jobs *js, struct mn_jobspec *spec, int64_t *id,
     if ((rc = mn_store_step_done(js->store, st)))
         goto out;
     *id = sqlite3_last_insert_rowid(mn_store_db(js->store));
-    struct mn_job *j = mn_jobs_get(js, *id, &rc);
+    struct mn_job *j = load(js, *id, &rc, err); /* a new id: never cached */
     if (j)
         rc = mn_job_save(j);
 out:
-    if (rc)
+    if (rc && (!err || !err->code))
         mn_error_set(err, rc, NULL, "could not create the job: %s", mn_strerror(rc));
     free(text);
     mn_jobspec_free(spec);
@@ -419,7 +423,7 @@ int mn_job_save(struct mn_job *j)
     static const char sql[] =
         "UPDATE jobs SET status=?, reason=?, finished_at=?, updated_at=?, n_proposed=?, "
         "n_rejected=?, n_scored=?, n_done=?, generation=?, stale=?, hypervolume=?, scale=?, "
-        "strategy_state=? WHERE id=?";
+        "strategy_state=coalesce(?13, strategy_state) WHERE id=?14";
     sqlite3_stmt *st = mn_store_prep(j->store, sql);
     if (!st)
         return MN_EDB;
@@ -566,6 +570,8 @@ static int set_on_front(struct mn_job *j, int64_t id, int on)
     return mn_store_step_done(j->store, st);
 }
 
+/* The hypervolume of the front in the clamped reference box (objective.h), called only
+ * when a results batch changed the front. */
 static int recompute_hv(struct mn_job *j)
 {
     int d = j->spec->n_obj, n = j->front->n;
@@ -577,7 +583,8 @@ static int recompute_hv(struct mn_job *j)
         ones[k] = 1.0;
     for (int i = 0; i < n; i++)
         for (int k = 0; k < d; k++)
-            m[(size_t)i * d + k] = mn_objective_m(&j->spec->obj[k], j->front->pts[(size_t)i * d + k]);
+            m[(size_t)i * d + k] =
+                mn_objective_m_box(&j->spec->obj[k], j->front->pts[(size_t)i * d + k]);
     double hv = mn_hypervolume(m, n, d, ones);
     free(m);
     if (hv < 0)
@@ -692,7 +699,8 @@ static int insert_candidate(struct mn_job *j, const struct mn_arch *a, const cha
         int64_t id = sqlite3_last_insert_rowid(mn_store_db(j->store));
         mn_buf_reserve(&item, arch.len + strlen(key) + 48);
         render_item(&item, id, key, arch.data, arch.len);
-        if ((rc = item.oom ? MN_ENOMEM : mn_queue_add(j->queue, id, 0, item.data, item.len, 0)))
+        if ((rc = item.oom ? MN_ENOMEM
+                           : mn_queue_add(j->queue, id, 0, key, item.data, item.len, 0)))
             goto out;
     }
     j->n_proposed++;

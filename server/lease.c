@@ -56,6 +56,61 @@ static int set_lease(struct mn_server *srv, int64_t id, const char *status)
     return mn_store_step_done(srv->store, st);
 }
 
+/* Finished candidates for mn_job_after_results: each entry's key is a copy owned here
+ * (the queue item it came from may be freed meanwhile), u rows of MN_MAX_OBJECTIVES. */
+struct finished {
+    struct mn_scored *s;
+    char **keys;
+    double *u;
+    int n;
+};
+
+/* Room for cap entries; 0 or MN_ENOMEM (f is then empty). */
+static int finished_init(struct finished *f, int cap)
+{
+    size_t c = (size_t)(cap > 0 ? cap : 1);
+    *f = (struct finished){.s = calloc(c, sizeof *f->s), .keys = calloc(c, sizeof *f->keys),
+                           .u = calloc(c * MN_MAX_OBJECTIVES, sizeof *f->u)};
+    if (f->s && f->keys && f->u)
+        return MN_OK;
+    free(f->s);
+    free(f->keys);
+    free(f->u);
+    *f = (struct finished){0};
+    return MN_ENOMEM;
+}
+
+static void finished_free(struct finished *f)
+{
+    for (int i = 0; i < f->n; i++)
+        free(f->keys[i]);
+    free(f->s);
+    free(f->keys);
+    free(f->u);
+}
+
+/* The u row the next entry may use. */
+static double *finished_u(struct finished *f)
+{
+    return f->u + (size_t)f->n * MN_MAX_OBJECTIVES;
+}
+
+/* Appends s (room made by finished_init) with a copy of key. 0 or MN_ENOMEM. */
+static int finished_add(struct finished *f, struct mn_scored s, const char *key)
+{
+    if (!(f->keys[f->n] = strdup(key)))
+        return MN_ENOMEM;
+    s.key = f->keys[f->n];
+    f->s[f->n++] = s;
+    return MN_OK;
+}
+
+/* Removes the last entry (added before knowing whether the candidate finishes). */
+static void finished_drop(struct finished *f)
+{
+    free(f->keys[--f->n]);
+}
+
 /* The id the next lease gets: one more than any lease so far (ids are chosen here so
  * that the lease row is written once, with its items). */
 static int next_lease_id(struct mn_server *srv, int64_t *id)
@@ -203,11 +258,12 @@ int mn_lease_claim(struct mn_server *srv, const struct mn_lease_req *r, char **b
     return MN_OK;
 }
 
-/* Looks up lease id: its job and status. */
-static int find_lease(struct mn_server *srv, int64_t id, int64_t *job_id, char *status,
-                      size_t len)
+/* Row id of the query sql, "SELECT job_id, status[, key] FROM … WHERE id=?": its job,
+ * status and, when key is not NULL, a copy of its third column (caller frees). Returns
+ * 0, MN_ENOTFOUND, MN_EDB or MN_ENOMEM. */
+static int job_and_status(struct mn_server *srv, const char *sql, int64_t id, int64_t *job_id,
+                          char *status, size_t len, char **key)
 {
-    static const char sql[] = "SELECT job_id, status FROM leases WHERE id=?";
     sqlite3_stmt *st = mn_store_prep(srv->store, sql);
     if (!st)
         return MN_EDB;
@@ -217,9 +273,28 @@ static int find_lease(struct mn_server *srv, int64_t id, int64_t *job_id, char *
         *job_id = sqlite3_column_int64(st, 0);
         snprintf(status, len, "%s", (const char *)sqlite3_column_text(st, 1));
         rc = MN_OK;
+        if (key && !(*key = strdup((const char *)sqlite3_column_text(st, 2))))
+            rc = MN_ENOMEM;
     }
     sqlite3_reset(st);
     return rc;
+}
+
+/* Begins the request's transaction (taking the lock) and looks lease lease_id up: its
+ * job and status. On failure the transaction is over and err says why. */
+static int begin_on_lease(struct mn_server *srv, int64_t lease_id, int64_t *job_id,
+                          char *status, size_t len, struct mn_error *err)
+{
+    static const char sql[] = "SELECT job_id, status FROM leases WHERE id=?";
+    int rc = mn_txn_begin(srv);
+    if (rc)
+        return mn_error_set(err, rc, NULL, "database busy");
+    if ((rc = job_and_status(srv, sql, lease_id, job_id, status, len, NULL))) {
+        txn_finish(srv, MN_OK);
+        return mn_error_set(err, rc, NULL, rc == MN_ENOTFOUND ? "no lease %lld" : "database error",
+                            (long long)lease_id);
+    }
+    return MN_OK;
 }
 
 int mn_lease_heartbeat(struct mn_server *srv, int64_t lease_id, double *expires_at,
@@ -228,14 +303,9 @@ int mn_lease_heartbeat(struct mn_server *srv, int64_t lease_id, double *expires_
     static const char sql[] = "UPDATE leases SET expires_at=? WHERE id=?";
     int64_t job_id = 0;
     char status[16];
-    int rc = mn_txn_begin(srv);
+    int rc = begin_on_lease(srv, lease_id, &job_id, status, sizeof status, err);
     if (rc)
-        return mn_error_set(err, rc, NULL, "database busy");
-    if ((rc = find_lease(srv, lease_id, &job_id, status, sizeof status))) {
-        txn_finish(srv, MN_OK);
-        return mn_error_set(err, rc, NULL, rc == MN_ENOTFOUND ? "no lease %lld" : "database error",
-                            (long long)lease_id);
-    }
+        return rc;
     if (strcmp(status, "active") != 0) {
         txn_finish(srv, MN_OK);
         return mn_error_set(err, MN_ESTATE, NULL, "lease %lld is %s", (long long)lease_id, status);
@@ -292,16 +362,20 @@ static int attempt_failed(struct mn_server *srv, struct mn_job *j, struct mn_que
 }
 
 /* Ends active lease lease_id of job j with status "released" (its open candidates go
- * back to the queue; the attempt does not count) or "expired" (the attempt counts:
- * see attempt_failed; the dead go into dead[], the first `max` of them). Returns the
- * number of open candidates it had, or < 0. */
+ * back to the queue; the attempt does not count; dead is NULL) or "expired" (the
+ * attempt counts: see attempt_failed; every candidate that died goes into dead, which
+ * this initialises: the caller frees it with finished_free). Returns the number of
+ * open candidates it had, or < 0. */
 static int end_lease(struct mn_server *srv, struct mn_job *j, int64_t lease_id,
-                     const char *status, struct mn_scored *dead, int max, int *n_dead)
+                     const char *status, struct finished *dead)
 {
     int expired = strcmp(status, "expired") == 0, n = 0, rc = MN_OK;
     struct mn_queue_item **items = NULL;
-    *n_dead = 0;
-    if (j->queue && (n = mn_queue_lease_items(j->queue, lease_id, NULL, 0)) > 0) {
+    if (j->queue)
+        n = mn_queue_lease_items(j->queue, lease_id, NULL, 0);
+    if (expired && finished_init(dead, n))
+        return MN_ENOMEM;
+    if (n > 0) {
         if (!(items = malloc((size_t)n * sizeof *items)))
             return MN_ENOMEM;
         mn_queue_lease_items(j->queue, lease_id, items, n);
@@ -312,12 +386,14 @@ static int end_lease(struct mn_server *srv, struct mn_job *j, int64_t lease_id,
             rc = e < 0 ? (int)e : MN_OK;
             continue;
         }
-        int64_t id = items[i]->id;
+        /* Listed first: a dying item is freed. */
+        if ((rc = finished_add(dead, (struct mn_scored){.id = items[i]->id, .ok = 0},
+                               items[i]->key)))
+            break;
         int died = attempt_failed(srv, j, items[i], "lease expired on the last attempt");
-        if (died < 0)
-            rc = died;
-        else if (died && *n_dead < max) /* the strategy sees the first `max`; counts are exact */
-            dead[(*n_dead)++] = (struct mn_scored){.id = id, .ok = 0};
+        if (died <= 0)
+            finished_drop(dead);
+        rc = died < 0 ? died : MN_OK;
     }
     free(items);
     if (j->queue)
@@ -330,18 +406,13 @@ int mn_lease_release(struct mn_server *srv, int64_t lease_id, int *released,
 {
     int64_t job_id = 0;
     char status[16];
-    int rc = mn_txn_begin(srv), n_dead = 0;
+    int rc = begin_on_lease(srv, lease_id, &job_id, status, sizeof status, err);
     if (rc)
-        return mn_error_set(err, rc, NULL, "database busy");
-    if ((rc = find_lease(srv, lease_id, &job_id, status, sizeof status))) {
-        txn_finish(srv, MN_OK);
-        return mn_error_set(err, rc, NULL, rc == MN_ENOTFOUND ? "no lease %lld" : "database error",
-                            (long long)lease_id);
-    }
+        return rc;
     *released = 0;
     if (strcmp(status, "active") == 0) {
         struct mn_job *j = mn_jobs_get(srv->jobs, job_id, &rc);
-        int n = j ? end_lease(srv, j, lease_id, "released", NULL, 0, &n_dead) : rc;
+        int n = j ? end_lease(srv, j, lease_id, "released", NULL) : rc;
         rc = n < 0 ? n : MN_OK;
         *released = n < 0 ? 0 : n;
         if (!rc)
@@ -349,25 +420,6 @@ int mn_lease_release(struct mn_server *srv, int64_t lease_id, int *released,
     }
     rc = txn_finish(srv, rc);
     return rc ? mn_error_set(err, rc, NULL, "release failed: %s", mn_strerror(rc)) : MN_OK;
-}
-
-/* Status and job of candidate id, or MN_ENOTFOUND. */
-static int candidate_state(struct mn_server *srv, int64_t id, int64_t *job_id, char *status,
-                           size_t len)
-{
-    static const char sql[] = "SELECT job_id, status FROM candidates WHERE id=?";
-    sqlite3_stmt *st = mn_store_prep(srv->store, sql);
-    if (!st)
-        return MN_EDB;
-    sqlite3_bind_int64(st, 1, id);
-    int rc = MN_ENOTFOUND;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        *job_id = sqlite3_column_int64(st, 0);
-        snprintf(status, len, "%s", (const char *)sqlite3_column_text(st, 1));
-        rc = MN_OK;
-    }
-    sqlite3_reset(st);
-    return rc;
 }
 
 /* Stores the scores of r when the candidate is in job_id and 'queued' (open), or also
@@ -402,23 +454,27 @@ static int store_scored(struct mn_server *srv, int64_t job_id, const struct mn_r
 
 /* One result. The common case (an open candidate of this running job, scored fine) is
  * one UPDATE, found in the job's queue; anything else is classified against the
- * candidate's row. Fills *s when the candidate finished (scored, or dead). Returns 1 if
- * *s was filled, 0, or < 0 (MN_EINVAL: not a candidate of this job). */
+ * candidate's row. Appends the candidate to f when it finished (scored, or dead).
+ * Returns 0 or < 0 (MN_EINVAL: not a candidate of this job). */
 static int ingest_one(struct mn_server *srv, struct mn_job *j, const struct mn_result *r,
-                      const char *worker, double now, double *u, struct mn_scored *s,
+                      const char *worker, double now, struct finished *f,
                       struct mn_results_ack *ack)
 {
+    static const char state_sql[] = "SELECT job_id, status, key FROM candidates WHERE id=?";
     int running = strcmp(j->status, "running") == 0, have = 1, feasible = 0, stored = 0, rc;
     struct mn_queue_item *it = running ? mn_queue_get(j->queue, r->candidate_id) : NULL;
-    if (it && !r->ok) {
+    double *u = finished_u(f);
+    if (it && !r->ok) { /* listed first: a dying item is freed */
+        if ((rc = finished_add(f, (struct mn_scored){.id = r->candidate_id, .ok = 0}, it->key)))
+            return rc;
         int died = attempt_failed(srv, j, it, r->error);
         if (died <= 0) {
+            finished_drop(f);
             ack->requeued += !died;
             return died;
         }
         ack->dead++;
-        *s = (struct mn_scored){.id = r->candidate_id, .ok = 0};
-        return 1;
+        return MN_OK;
     }
     if (running && r->ok) {
         for (int k = 0; k < j->spec->n_obj && have; k++) {
@@ -428,46 +484,44 @@ static int ingest_one(struct mn_server *srv, struct mn_job *j, const struct mn_r
         }
         feasible = mn_budgets_met(&j->spec->budgets, r->cost);
     }
+    struct mn_scored s = {.id = r->candidate_id, .ok = 1, .feasible = feasible,
+                          .scores = r->scores, .cost = r->cost, .u = have ? u : NULL};
     if (it) {
-        if ((rc = store_scored(srv, j->id, r, worker, have ? u : NULL, j->spec->n_obj, feasible,
-                               now, 0, &stored)))
+        if ((rc = store_scored(srv, j->id, r, worker, s.u, j->spec->n_obj, feasible, now, 0,
+                               &stored)))
             return rc;
         if (!stored)
             return MN_EDB; /* the queue said open, the row disagrees */
+        if ((rc = finished_add(f, s, it->key)))
+            return rc;
         int64_t emptied = mn_queue_finish(j->queue, it);
         if (emptied > 0 && (rc = set_lease(srv, emptied, "done")))
             return rc;
         j->n_done++;
     } else {
         int64_t job_id = 0;
-        char status[16];
-        rc = candidate_state(srv, r->candidate_id, &job_id, status, sizeof status);
+        char status[16], *key = NULL;
+        rc = job_and_status(srv, state_sql, r->candidate_id, &job_id, status, sizeof status,
+                            &key);
         if (rc == MN_ENOTFOUND || (!rc && job_id != j->id))
-            return MN_EINVAL;
-        if (rc)
-            return rc;
-        if (strcmp(status, "scored") == 0) {
+            rc = MN_EINVAL;
+        else if (!rc && strcmp(status, "scored") == 0)
             ack->duplicates++;
-            return 0;
-        }
         /* Not open in a running job: the job ended, or the candidate was rejected or
          * is dead. A late success for a dead candidate is kept (scores are
          * deterministic); it was counted done when it died. */
-        if (!running || !r->ok || strcmp(status, "dead") != 0) {
+        else if (!rc && (!running || !r->ok || strcmp(status, "dead") != 0))
             ack->ignored++;
-            return 0;
-        }
-        if ((rc = store_scored(srv, j->id, r, worker, have ? u : NULL, j->spec->n_obj, feasible,
-                               now, 1, &stored)))
+        else if (!rc && !(rc = store_scored(srv, j->id, r, worker, s.u, j->spec->n_obj, feasible,
+                                            now, 1, &stored)))
+            rc = !stored ? MN_EDB : finished_add(f, s, key);
+        free(key);
+        if (rc || !stored)
             return rc;
-        if (!stored)
-            return MN_EDB;
     }
     ack->accepted++;
     j->n_scored++;
-    *s = (struct mn_scored){.id = r->candidate_id, .ok = 1, .feasible = feasible,
-                            .scores = r->scores, .cost = r->cost, .u = have ? u : NULL};
-    return 1;
+    return MN_OK;
 }
 
 int mn_lease_results(struct mn_server *srv, int64_t lease_id, const char *worker_id,
@@ -477,24 +531,15 @@ int mn_lease_results(struct mn_server *srv, int64_t lease_id, const char *worker
     int64_t job_id = 0;
     char lstatus[16];
     memset(ack, 0, sizeof *ack);
-    struct mn_scored *done = calloc((size_t)(n ? n : 1), sizeof *done);
-    double *u = calloc((size_t)(n ? n : 1) * MN_MAX_OBJECTIVES, sizeof *u);
-    if (!done || !u) {
-        free(done);
-        free(u);
+    struct finished done;
+    if (finished_init(&done, n))
         return mn_error_set(err, MN_ENOMEM, NULL, "out of memory");
-    }
-    int rc = mn_txn_begin(srv);
+    int rc = begin_on_lease(srv, lease_id, &job_id, lstatus, sizeof lstatus, err);
     if (rc) {
-        free(done);
-        free(u);
-        return mn_error_set(err, rc, NULL, "database busy");
+        finished_free(&done);
+        return rc;
     }
     struct mn_job *j = NULL;
-    if ((rc = find_lease(srv, lease_id, &job_id, lstatus, sizeof lstatus))) {
-        mn_error_set(err, rc, NULL, "no lease %lld", (long long)lease_id);
-        goto out;
-    }
     if (!(j = mn_jobs_get(srv->jobs, job_id, &rc))) {
         mn_error_set(err, rc, NULL, "job %lld unreadable", (long long)job_id);
         goto out;
@@ -506,10 +551,8 @@ int mn_lease_results(struct mn_server *srv, int64_t lease_id, const char *worker
         goto out;
     }
     double now = mn_now();
-    int n_done = 0;
     for (int i = 0; i < n; i++) {
-        int got = ingest_one(srv, j, &res[i], worker_id, now, u + (size_t)n_done * MN_MAX_OBJECTIVES,
-                             &done[n_done], ack);
+        int got = ingest_one(srv, j, &res[i], worker_id, now, &done, ack);
         if (got == MN_EINVAL) {
             char field[64];
             snprintf(field, sizeof field, "results[%d].candidate_id", i);
@@ -521,11 +564,10 @@ int mn_lease_results(struct mn_server *srv, int64_t lease_id, const char *worker
             rc = mn_error_set(err, got, NULL, "storing results failed: %s", mn_strerror(got));
             goto out;
         }
-        n_done += got;
     }
     mn_job_note_scored(j, now, ack->accepted);
-    if ((n_done && strcmp(j->status, "running") == 0 &&
-         (rc = mn_job_after_results(j, done, n_done, now))) ||
+    if ((done.n && strcmp(j->status, "running") == 0 &&
+         (rc = mn_job_after_results(j, done.s, done.n, now))) ||
         (rc = upsert_worker(srv, worker_id, NULL, scoring_version, 0, ack->accepted, now))) {
         mn_error_set(err, rc, NULL, "storing results failed: %s", mn_strerror(rc));
         goto out;
@@ -537,8 +579,7 @@ int mn_lease_results(struct mn_server *srv, int64_t lease_id, const char *worker
     snprintf(ack->job_status, sizeof ack->job_status, "%s", j->status);
 out:
     rc = txn_finish(srv, rc);
-    free(done);
-    free(u);
+    finished_free(&done);
     if (!rc) {
         mn_metrics_add(srv->metrics, MN_M_RESULTS, ack->accepted);
         mn_metrics_add(srv->metrics, MN_M_RESULTS_FAILED, ack->requeued + ack->dead);
@@ -547,13 +588,14 @@ out:
     return rc;
 }
 
-/* Expires one lease of job j (see end_lease) and tells the strategy of the dead. */
+/* Expires one lease of job j (see end_lease) and tells the strategy of all its dead. */
 static int expire_one(struct mn_server *srv, struct mn_job *j, int64_t lease_id, double now)
 {
-    struct mn_scored dead[64];
-    int n_dead = 0, rc = end_lease(srv, j, lease_id, "expired", dead, 64, &n_dead);
+    struct finished dead = {0};
+    int rc = end_lease(srv, j, lease_id, "expired", &dead);
     if (rc >= 0 && strcmp(j->status, "running") == 0)
-        rc = mn_job_after_results(j, dead, n_dead, now);
+        rc = mn_job_after_results(j, dead.s, dead.n, now);
+    finished_free(&dead);
     return rc < 0 ? rc : MN_OK;
 }
 

@@ -121,6 +121,11 @@ double mn_objective_m(const struct mn_objective *o, double u)
     return (u - o->u_ideal) / (o->u_ref - o->u_ideal);
 }
 
+double mn_objective_m_box(const struct mn_objective *o, double u)
+{
+    return fmin(fmax(mn_objective_m(o, u), 0.0), 1.0);
+}
+
 int mn_budgets_met(const struct mn_budgets *b, const cJSON *cost)
 {
     for (int i = 0; i < N_COSTS; i++) {

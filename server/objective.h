@@ -9,7 +9,10 @@
  * ideal 0, ref = the budget, so m is the fraction of the budget used. An objective can
  * state "ideal" and "ref" (in its own units); otherwise they are fixed once, from the
  * first result batch with a feasible candidate: ideal = the best value seen, ref = the
- * worst plus 10% of the spread. */
+ * worst plus 10% of the spread. For the hypervolume m is clamped into [0, 1], the
+ * reference box: a later candidate better than ideal counts as ideal (m = 0) and one
+ * beyond ref contributes nothing (m = 1), so a scale fixed from an early batch can't
+ * blow the hypervolume up; it is at most 1. */
 #ifndef MN_OBJECTIVE_H
 #define MN_OBJECTIVE_H
 #include <cjson/cJSON.h>
@@ -44,6 +47,9 @@ int mn_objective_value(const struct mn_objective *o, const cJSON *scores, const 
 double mn_objective_u(const struct mn_objective *o, double v);
 /* m = normalised u (see the top of this file); o must be scaled. */
 double mn_objective_m(const struct mn_objective *o, double u);
+/* m clamped into [0, 1]: the coordinate the hypervolume uses (see the top of this file);
+ * o must be scaled. */
+double mn_objective_m_box(const struct mn_objective *o, double u);
 /* 1 when the cost object meets every budget (a missing figure fails a budget). */
 int mn_budgets_met(const struct mn_budgets *b, const cJSON *cost);
 

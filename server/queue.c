@@ -179,17 +179,19 @@ static struct lease_rec *lease_rec(struct mn_queue *q, int64_t lease_id, int cap
     return r;
 }
 
-int mn_queue_add(struct mn_queue *q, int64_t id, int attempts, const char *json, size_t len,
-                 int64_t lease_id)
+int mn_queue_add(struct mn_queue *q, int64_t id, int attempts, const char *key,
+                 const char *json, size_t len, int64_t lease_id)
 {
     if (2 * (q->n_items + 1) > q->cap_slots && grow_slots(q))
         return MN_ENOMEM;
-    struct mn_queue_item *it = malloc(sizeof *it + len + 1);
+    size_t key_len = strlen(key);
+    struct mn_queue_item *it = malloc(sizeof *it + len + 1 + key_len + 1);
     if (!it)
         return MN_ENOMEM;
     *it = (struct mn_queue_item){.id = id, .lease_id = lease_id, .attempts = attempts, .len = len};
     memcpy(it->json, json, len);
     it->json[len] = 0;
+    it->key = memcpy(it->json + len + 1, key, key_len + 1);
     if (lease_id) {
         struct lease_rec *r = lease_rec(q, lease_id, 64);
         if (r && r->n % 64 == 0 && r->n) {

@@ -18,6 +18,7 @@ struct mn_queue_item {
     int64_t id;
     int64_t lease_id; /* 0: queued */
     int attempts;     /* attempts that ended without a result (failed or expired) */
+    const char *key;  /* the candidate's canonical key (stored after json) */
     size_t len;       /* of json */
     char json[];      /* {"id":…,"key":…,"arch":…}, the candidate in a lease payload */
 };
@@ -28,11 +29,11 @@ struct mn_queue;
 struct mn_queue *mn_queue_new(void);
 void mn_queue_free(struct mn_queue *q);
 
-/* Adds open candidate id with its payload text (copied): at the back of the queue when
- * lease_id is 0, else as a candidate of active lease lease_id (loading a job). Returns 0
- * or MN_ENOMEM. Ids must be new to the queue. */
-int mn_queue_add(struct mn_queue *q, int64_t id, int attempts, const char *json, size_t len,
-                 int64_t lease_id);
+/* Adds open candidate id with its canonical key and payload text (both copied): at the
+ * back of the queue when lease_id is 0, else as a candidate of active lease lease_id
+ * (loading a job). Returns 0 or MN_ENOMEM. Ids must be new to the queue. */
+int mn_queue_add(struct mn_queue *q, int64_t id, int attempts, const char *key,
+                 const char *json, size_t len, int64_t lease_id);
 /* The open item of candidate id, or NULL (finished, rejected, or not of this job). */
 struct mn_queue_item *mn_queue_get(const struct mn_queue *q, int64_t id);
 /* Leases up to want queued items, front first, to lease_id (a new lease): out[] gets

@@ -3,9 +3,13 @@
 #include <string.h>
 
 extern const struct mn_strategy mn_strategy_random;
+extern const struct mn_strategy mn_strategy_monas;
+extern const struct mn_strategy mn_strategy_evolution;
 
 static const struct mn_strategy *const strategies[] = {
     &mn_strategy_random,
+    &mn_strategy_monas,
+    &mn_strategy_evolution,
 };
 
 const struct mn_strategy *mn_strategy_find(const char *name)

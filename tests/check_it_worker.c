@@ -257,6 +257,55 @@ START_TEST(bearer_token_required)
 }
 END_TEST
 
+START_TEST(heartbeats_keep_a_long_batch_leased)
+{
+    char spec[1024];
+    /* 8 candidates on 2 threads at 700 ms each: ~2.8 s on a 1 s lease. */
+    long id = it_job_create(&srv, job_spec(spec, sizeof spec, 8, 8, 1, 8));
+    const char *args[] = {"--threads", "2", "--batch", "8", "--score-delay-ms", "700", NULL};
+    pid_t w = it_worker_start(&srv, "hb.log", args);
+    cJSON *j = it_job_wait(&srv, id, 60);
+    expect_finished(j, 8);
+    cJSON_Delete(j);
+    ck_assert_int_eq(check_candidates(id, 8, NULL), 0); /* never requeued */
+    it_signal(w, SIGTERM);
+    ck_assert_int_eq(it_wait_exit(w, 10000), 0);
+    ck_assert_int_eq(it_log_sum(&srv, "hb.log", "accepted"), 8);
+    ck_assert(!it_log_has(&srv, "hb.log", "heartbeat failed"));
+}
+END_TEST
+
+START_TEST(failing_candidates_reported_not_fatal)
+{
+    /* A dataset file that does not exist: every candidate fails to score, is reported
+     * with its error, retried up to max_attempts and then dead; the worker carries on. */
+    const char *spec = "{\"name\":\"bad\",\"space\":{\"name\":\"nb201\"},"
+                       "\"proxies\":{\"naswot\":{\"dataset\":{\"name\":\"cifar10\","
+                       "\"path\":\"/nonexistent/data_batch_1.bin\"}}},"
+                       "\"objectives\":[\"naswot\",\"latency_ms\"],"
+                       "\"budget\":{\"max_candidates\":4},\"batch_size\":4,"
+                       "\"max_attempts\":2,\"convergence\":{\"epsilon\":0}}";
+    long id = it_job_create(&srv, spec);
+    const char *args[] = {"--threads", "2", "--batch", "4", NULL};
+    pid_t w = it_worker_start(&srv, "bad.log", args);
+    cJSON *j = it_job_wait(&srv, id, 60);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_str_ne(tu_str(j, "status"), "running");
+    ck_assert_int_eq((int)tu_num(j, "progress.dead"), 4);
+    ck_assert_int_eq((int)tu_num(j, "progress.scored"), 0);
+    cJSON_Delete(j);
+    char path[96];
+    snprintf(path, sizeof path, "/v1/jobs/%ld/candidates?limit=1", id);
+    j = tu_json(&srv, "GET", path, NULL, NULL, NULL);
+    ck_assert_msg(strstr(tu_str(j, "candidates.0.error"), "nonexistent") != NULL,
+                  "error should name the file: '%s'", tu_str(j, "candidates.0.error"));
+    cJSON_Delete(j);
+    it_signal(w, SIGTERM);
+    ck_assert_int_eq(it_wait_exit(w, 10000), 0);
+    ck_assert_int_eq(it_log_sum(&srv, "bad.log", "errors"), 8); /* 4 candidates × 2 attempts */
+}
+END_TEST
+
 Suite *it_worker_suite(void)
 {
     Suite *s = suite_create("it_worker");
@@ -269,6 +318,8 @@ Suite *it_worker_suite(void)
     tcase_add_test(tc, other_scoring_version_refused);
     tcase_add_test(tc, sigterm_finishes_batch_twice_releases);
     tcase_add_test(tc, bearer_token_required);
+    tcase_add_test(tc, heartbeats_keep_a_long_batch_leased);
+    tcase_add_test(tc, failing_candidates_reported_not_fatal);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -3,7 +3,8 @@
  * (ReLU-Conv-BN edges, avg pools, node sums, zero, residual blocks) and a small μNAS-like chain
  * (branch merged by Add, depthwise, asymmetric padding, pools, dense, softmax);
  * per-sample gradients; BN modes and statistics; ReLU patterns; initialisation;
- * determinism; errors; memory reuse. */
+ * determinism; errors; memory reuse; duplicate layers computed once; kept im2col
+ * columns. */
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
@@ -94,7 +95,7 @@ static double *rnd(int64_t n, struct mn_rng *r)
 
 static struct mn_net *make(const struct mn_graph *g, int batch, enum mn_dtype dt, int ps)
 {
-    struct mn_net_opts o = {dt, ps};
+    struct mn_net_opts o = {dt, ps, 0};
     struct mn_error err;
     struct mn_net *net = mn_net_create(g, batch, &o, &err);
     ck_assert_msg(net != NULL, "%s", err.message);
@@ -446,7 +447,7 @@ START_TEST(errors)
     struct mn_graph *g = unas();
     ck_assert_ptr_null(mn_net_create(g, 0, NULL, &err));
     ck_assert_int_eq(err.code, MN_EINVAL);
-    struct mn_net_opts bad = {(enum mn_dtype)7, 0};
+    struct mn_net_opts bad = {(enum mn_dtype)7, 0, 0};
     ck_assert_ptr_null(mn_net_create(g, 2, &bad, &err));
     struct mn_graph *h = mn_graph_clone(g);
     h->layers[3].out.c = 99; /* inconsistent shape */
@@ -499,6 +500,102 @@ START_TEST(gradient_memory_is_reused)
 }
 END_TEST
 
+/* Two identical ReLUs of one layer (as NB201 gives each conv op of an edge) behave
+ * exactly like one ReLU feeding both convs, with no memory of their own, and both stay
+ * ReLU sites with the same pattern. Also a finite-difference check through an NB201
+ * supernet cell, where several ops of an edge share their ReLU. */
+START_TEST(duplicate_layers_computed_once)
+{
+    struct mn_graph *g[2];
+    for (int k = 0; k < 2; k++) {
+        g[k] = mn_graph_new(2, 6, 6);
+        int c0 = mn_graph_conv2d(g[k], 0, 3, 3, 1, 1, 0, 1, MN_ACT_NONE);
+        int r1 = mn_graph_unary(g[k], MN_OP_RELU, c0);
+        int r2 = k ? r1 : mn_graph_unary(g[k], MN_OP_RELU, c0);
+        int ins[2] = {mn_graph_conv2d(g[k], r1, 3, 3, 1, 1, 0, 1, MN_ACT_NONE),
+                      mn_graph_conv2d(g[k], r2, 3, 1, 1, 0, 0, 1, MN_ACT_NONE)};
+        int s = mn_graph_addn(g[k], ins, 2, MN_ACT_NONE);
+        ck_assert_int_ge(mn_graph_dense(g[k], mn_graph_unary(g[k], MN_OP_GAVGPOOL, s), 2,
+                                        1, MN_ACT_NONE), 0);
+    }
+    int n = 3;
+    struct mn_net *a = make(g[0], n, MN_F64, 0), *b = make(g[1], n, MN_F64, 0);
+    int64_t np = mn_net_n_params(a);
+    ck_assert_int_eq(np, mn_net_n_params(b));
+    ck_assert_int_eq(mn_net_memory_bytes(a), mn_net_memory_bytes(b));
+    memcpy(mn_net_params_f64(b), mn_net_params_f64(a), (size_t)np * sizeof(double));
+    struct mn_rng rng;
+    mn_rng_seed(&rng, 5, 6);
+    double *x = rnd(n * in_size(a), &rng), *r = rnd(n * out_size(a), &rng);
+    const double *ya = mn_net_forward_f64(a, x, n), *yb = mn_net_forward_f64(b, x, n);
+    for (int64_t i = 0; i < n * out_size(a); i++)
+        ck_assert_double_eq(ya[i], yb[i]);
+    mn_net_zero_grad(a);
+    mn_net_zero_grad(b);
+    ck_assert_int_eq(mn_net_backward_f64(a, r, NULL, 0), 0);
+    ck_assert_int_eq(mn_net_backward_f64(b, r, NULL, 0), 0);
+    for (int64_t i = 0; i < np; i++)
+        ck_assert_double_eq_tol(mn_net_grads_f64(a)[i], mn_net_grads_f64(b)[i], 1e-12);
+    const struct mn_relu_site *sa, *sb;
+    ck_assert_int_eq(mn_net_relu_sites(a, &sa), 2);
+    ck_assert_int_eq(mn_net_relu_sites(b, &sb), 1);
+    ck_assert_int_eq(mn_net_relu_bits(a), 2 * mn_net_relu_bits(b));
+    ck_assert_ptr_eq(mn_net_layer_output_f64(a, sa[0].layer),
+                     mn_net_layer_output_f64(a, sa[1].layer));
+    free(x);
+    free(r);
+    mn_net_free(a);
+    mn_net_free(b);
+    mn_graph_free(g[0]);
+    mn_graph_free(g[1]);
+    struct mn_graph *s = nb201(2, 1, 8, 3, "|nor_conv_1x1,nor_conv_3x3,avg_pool_3x3~0|+"
+                               "|nor_conv_3x3~0|nor_conv_1x1,skip_connect~1|+"
+                               "|nor_conv_1x1~0|none~1|nor_conv_3x3,nor_conv_1x1~2|");
+    ck_assert_double_le(fd_net(s, 3, 400), 1e-5);
+    mn_graph_free(s);
+}
+END_TEST
+
+/* Keeping the im2col columns changes no result, only memory; repeated backward passes
+ * after one forward (exact NTK) agree with fresh ones. */
+START_TEST(kept_columns_change_nothing)
+{
+    struct mn_graph *g = nb201(3, 1, 8, 4, arch_a);
+    int n = 4;
+    struct mn_net *net[2];
+    for (int k = 0; k < 2; k++) {
+        struct mn_net_opts o = {MN_F32, 1, k};
+        struct mn_error err;
+        net[k] = mn_net_create(g, n, &o, &err);
+        ck_assert_msg(net[k] != NULL, "%s", err.message);
+        mn_net_init_params(net[k], MN_INIT_KAIMING_FAN_OUT, 3);
+    }
+    ck_assert_int_gt(mn_net_memory_bytes(net[1]), mn_net_memory_bytes(net[0]));
+    struct mn_rng rng;
+    mn_rng_seed(&rng, 8, 9);
+    int64_t nx = n * in_size(net[0]), no = n * out_size(net[0]), np = mn_net_n_params(net[0]);
+    float *x = malloc((size_t)nx * sizeof *x), *r = malloc((size_t)no * sizeof *r);
+    for (int64_t i = 0; i < nx; i++)
+        x[i] = (float)mn_rng_normal(&rng);
+    for (int64_t i = 0; i < no; i++)
+        r[i] = (float)mn_rng_normal(&rng);
+    for (int k = 0; k < 2; k++) {
+        ck_assert_ptr_nonnull(mn_net_forward(net[k], x, n));
+        mn_net_zero_grad(net[k]);
+        for (int pass = 0; pass < 3; pass++) /* accumulates three identical gradients */
+            ck_assert_int_eq(mn_net_backward(net[k], r, NULL, pass == 1 ? MN_BW_PER_SAMPLE : 0),
+                             0);
+    }
+    for (int64_t i = 0; i < np * n; i++)
+        ck_assert_float_eq(mn_net_grads(net[0])[i], mn_net_grads(net[1])[i]);
+    free(x);
+    free(r);
+    mn_net_free(net[0]);
+    mn_net_free(net[1]);
+    mn_graph_free(g);
+}
+END_TEST
+
 Suite *net_suite(void)
 {
     Suite *s = suite_create("net");
@@ -513,6 +610,8 @@ Suite *net_suite(void)
     tcase_add_test(tc, determinism);
     tcase_add_test(tc, errors);
     tcase_add_test(tc, gradient_memory_is_reused);
+    tcase_add_test(tc, duplicate_layers_computed_once);
+    tcase_add_test(tc, kept_columns_change_nothing);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -145,7 +145,7 @@ static void conv_fwd(struct fd *f)
 {
     const struct mn_win *d = f->ctx;
     double *col = malloc((size_t)(mn_conv2d_col_size(d) + 1) * sizeof *col);
-    mn_conv2d_fwd_f64(f->y, col, f->in[0], f->in[1], f->n_in > 2 ? f->in[2] : NULL, d);
+    mn_conv2d_fwd_f64(f->y, col, 0, f->in[0], f->in[1], f->n_in > 2 ? f->in[2] : NULL, d);
     free(col);
 }
 
@@ -165,14 +165,31 @@ static void check_conv(struct mn_win d, int bias)
     /* backward against finite differences */
     int64_t cs = mn_conv2d_col_size(&d) + 1;
     double *col = zeros(cs), *dcol = zeros(cs);
-    mn_conv2d_bwd_f64(f.grad[0], f.grad[1], bias ? f.grad[2] : NULL, col, dcol, f.r, f.in[0],
-                      f.in[1], &d, 0);
+    mn_conv2d_bwd_f64(f.grad[0], f.grad[1], bias ? f.grad[2] : NULL, col, 0, dcol, f.r,
+                      f.in[0], f.in[1], &d, 0);
     ck_assert_double_le(fd_error(&f), 1e-6);
+    /* columns kept from forward: the same forward and gradients, without im2col */
+    double *kept = zeros(cs * d.n), *y2 = zeros(f.ny), *g2[3];
+    for (int k = 0; k < 3; k++)
+        g2[k] = zeros(len[k]);
+    mn_conv2d_fwd_f64(y2, kept, 1, f.in[0], f.in[1], bias ? f.in[2] : NULL, &d);
+    mn_conv2d_bwd_f64(g2[0], g2[1], bias ? g2[2] : NULL, kept, 1, dcol, f.r, f.in[0], f.in[1],
+                      &d, 0);
+    f.fwd(&f);
+    for (int64_t i = 0; i < f.ny; i++)
+        ck_assert_double_eq(y2[i], f.y[i]);
+    for (int k = 0; k < (bias ? 3 : 2); k++)
+        for (int64_t i = 0; i < len[k]; i++)
+            ck_assert_double_eq(g2[k][i], f.grad[k][i]);
+    for (int k = 0; k < 3; k++)
+        free(g2[k]);
+    free(kept);
+    free(y2);
     /* per-sample weight gradients: rows sum to the batch gradient, and row n is the
      * gradient of sample n alone */
     int64_t ps = len[1] + d.co;
     double *pw = zeros(ps * d.n);
-    mn_conv2d_bwd_f64(NULL, pw, pw + len[1], col, dcol, f.r, f.in[0], f.in[1], &d, ps);
+    mn_conv2d_bwd_f64(NULL, pw, pw + len[1], col, 0, dcol, f.r, f.in[0], f.in[1], &d, ps);
     for (int64_t k = 0; k < len[1]; k++) {
         double s = 0;
         for (int n = 0; n < d.n; n++)
@@ -182,8 +199,8 @@ static void check_conv(struct mn_win d, int bias)
     struct mn_win d1 = d;
     d1.n = 1;
     double *g1 = zeros(ps);
-    mn_conv2d_bwd_f64(NULL, g1, g1 + len[1], col, dcol, f.r + ysize(&d1), f.in[0] + xsize(&d1),
-                      f.in[1], &d1, 0);
+    mn_conv2d_bwd_f64(NULL, g1, g1 + len[1], col, 0, dcol, f.r + ysize(&d1),
+                      f.in[0] + xsize(&d1), f.in[1], &d1, 0);
     for (int64_t k = 0; k < ps; k++)
         ck_assert_double_eq_tol(g1[k], pw[ps + k], 1e-12);
     free(g1);
@@ -409,12 +426,20 @@ static void check_bn(int n, int c, int64_t hw, int frozen)
                                 f.in[1][ch] * (x0 - mean[ch]) / sqrt(var[ch] + 1e-5) +
                                     f.in[2][ch], 1e-12);
     }
-    mn_bn_bwd_f64(f.grad[0], f.grad[1], f.grad[2], f.r, f.in[0], f.in[1], mean, var, n, c, hw,
-                  frozen, 0);
+    mn_bn_bwd_f64(f.grad[0], 0, f.grad[1], f.grad[2], f.r, f.in[0], f.in[1], mean, var, n, c,
+                  hw, frozen, 0);
     ck_assert_double_le(fd_error(&f), 1e-6);
+    /* overwriting: the same input gradient whatever the buffer held */
+    int64_t nx = (int64_t)n * c * hw;
+    double *over = rnd(nx, 5, 9);
+    mn_bn_bwd_f64(over, 1, NULL, NULL, f.r, f.in[0], f.in[1], mean, var, n, c, hw, frozen, 0);
+    for (int64_t i = 0; i < nx; i++)
+        ck_assert_double_eq(over[i], f.grad[0][i]);
+    free(over);
     /* per-sample gamma/beta gradients sum to the batch ones */
     double ps[2 * 8 * 4] = {0};
-    mn_bn_bwd_f64(NULL, ps, ps + c, f.r, f.in[0], f.in[1], mean, var, n, c, hw, frozen, 2 * c);
+    mn_bn_bwd_f64(NULL, 0, ps, ps + c, f.r, f.in[0], f.in[1], mean, var, n, c, hw, frozen,
+                  2 * c);
     for (int ch = 0; ch < c; ch++) {
         double sg = 0, sb = 0;
         for (int i = 0; i < n; i++) {
@@ -567,8 +592,8 @@ START_TEST(float_matches_double)
         x[i] = xf[i] = (float)x[i];
     for (int64_t i = 0; i < nw; i++)
         w[i] = wf[i] = (float)w[i];
-    mn_conv2d_fwd_f64(y, col, x, w, NULL, &d);
-    mn_conv2d_fwd_f32(yf, colf, xf, wf, NULL, &d);
+    mn_conv2d_fwd_f64(y, col, 0, x, w, NULL, &d);
+    mn_conv2d_fwd_f32(yf, colf, 0, xf, wf, NULL, &d);
     for (int64_t i = 0; i < ny; i++)
         ck_assert_double_eq_tol(yf[i], y[i], 1e-5);
     free(x);

@@ -1,7 +1,8 @@
 /* check_proxy.c — the proxy layer (proxy.h) apart from PyTorch agreement
  * (check_proxies.c): job-spec parsing with field names, the normalised form and its
  * round trip, describe, network overrides checked against a space, sentinels and flags
- * for degenerate networks, determinism and what the seed and architecture change, and
+ * for degenerate networks, determinism and what the seed and architecture change, a
+ * network shared between proxies changing no value, and
  * the CIFAR-10 / IDX readers on small files this test writes itself. */
 #include <check.h>
 #include <math.h>
@@ -189,6 +190,27 @@ START_TEST(deterministic_and_seeded)
 }
 END_TEST
 
+/* Proxies on the job's own network share one network object (re-initialised per
+ * proxy): every value equals the one the proxy gives alone, bit for bit. */
+START_TEST(shared_network_changes_no_value)
+{
+    static const char *const names[] = {"snip", "grad_norm", "jacob_cov", "naswot", "zen"};
+    const char *all = "{\"snip\":{\"batch_size\":6},\"grad_norm\":{\"batch_size\":6},"
+                      "\"jacob_cov\":{\"batch_size\":6},\"naswot\":{\"batch_size\":6},"
+                      "\"zen\":{\"batch_size\":6}}";
+    struct mn_proxy_value v[16], one[16];
+    struct mn_error err = {0};
+    ck_assert_int_eq(compute("nb201", SMALL, ARCH, all, 9, NULL, v, &err), 0);
+    for (int i = 0; i < 5; i++) {
+        char cfg[64];
+        snprintf(cfg, sizeof cfg, "{\"%s\":{\"batch_size\":6}}", names[i]);
+        ck_assert_int_eq(compute("nb201", SMALL, ARCH, cfg, 9, NULL, one, &err), 0);
+        ck_assert_msg(memcmp(&v[i].value, &one[0].value, sizeof(double)) == 0, "%s: %.17g "
+                      "together, %.17g alone", names[i], v[i].value, one[0].value);
+    }
+}
+END_TEST
+
 START_TEST(ntk_modes_differ_but_agree_on_a_bn_free_net)
 {
     /* A μNAS net without BN: samples are independent, so exact = fast exactly. */
@@ -348,6 +370,7 @@ Suite *proxy_suite(void)
     tcase_add_test(tc, network_overrides_checked_against_space);
     tcase_add_test(tc, degenerate_gives_sentinel_and_flag);
     tcase_add_test(tc, deterministic_and_seeded);
+    tcase_add_test(tc, shared_network_changes_no_value);
     tcase_add_test(tc, ntk_modes_differ_but_agree_on_a_bn_free_net);
     tcase_add_test(tc, cifar10_reader);
     tcase_add_test(tc, idx_reader_with_labels_and_channel_subset);

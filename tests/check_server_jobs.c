@@ -320,6 +320,55 @@ START_TEST(hard_budgets_keep_front_feasible)
 }
 END_TEST
 
+/* Posts candidates ids[0..n) of lease l scored ntk[i], latency_ms[i] (other figures
+ * fixed), in one request. */
+static void post_values(long long l, const long long *ids, int n, const double *ntk,
+                        const double *latency_ms)
+{
+    char body[1024], path[64];
+    size_t len = (size_t)snprintf(body, sizeof body,
+                                  "{\"worker_id\":\"tw\",\"scoring_version\":1,\"results\":[");
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(body + len, sizeof body - len,
+                                "%s{\"candidate_id\":%lld,\"ok\":true,\"scores\":{\"ntk\":%g},"
+                                "\"cost\":{\"latency_ms\":%g,\"peak_sram_bytes\":1000,"
+                                "\"flash_bytes\":5000,\"macs\":1,\"params\":1},\"seconds\":0.001}",
+                                i ? "," : "", ids[i], ntk[i], latency_ms[i]);
+    snprintf(body + len, sizeof body - len, "]}");
+    snprintf(path, sizeof path, "/v1/leases/%lld/results", l);
+    ck_assert_int_eq(tu_http(&srv, "POST", path, NULL, body, NULL), 200);
+}
+
+START_TEST(hypervolume_stays_in_the_reference_box)
+{
+    /* No budgets: the first batch fixes ntk to ideal 100, ref 111 and latency to ideal
+     * 9, ref 10.1, giving A (0, 0.909) and B (0.909, 0): hypervolume 1 − 0.909². */
+    create("{\"space\":{\"name\":\"nb201\"},\"objectives\":[\"ntk\",\"latency_ms\"],"
+           "\"batch_size\":2,\"convergence\":{\"epsilon\":0}}");
+    long long l, ids[2];
+    ck_assert_int_eq(lease(2, &l, ids, NULL), 2);
+    post_values(l, ids, 2, (double[]){100, 110}, (double[]){10, 9});
+    cJSON *j = job(1);
+    double hv1 = 1 - (10.0 / 11) * (10.0 / 11);
+    ck_assert_double_eq_tol(tu_num(j, "hypervolume"), hv1, 1e-9);
+    cJSON_Delete(j);
+    /* Beyond ref in ntk (m 9.1 → 1), better than ideal in latency: on the front, but
+     * it adds nothing. */
+    ck_assert_int_eq(lease(1, &l, ids, NULL), 1);
+    post_values(l, ids, 1, (double[]){200}, (double[]){0.1});
+    j = job(1);
+    ck_assert_int_eq((int)tu_num(j, "front_size"), 3);
+    ck_assert_double_eq_tol(tu_num(j, "hypervolume"), hv1, 1e-9);
+    cJSON_Delete(j);
+    /* Far better than ideal in both (m −9.1, −8.1 → 0, 0): the whole box, not ~92. */
+    ck_assert_int_eq(lease(1, &l, ids, NULL), 1);
+    post_values(l, ids, 1, (double[]){0}, (double[]){0.1});
+    j = job(1);
+    ck_assert_double_eq_tol(tu_num(j, "hypervolume"), 1.0, 1e-12);
+    cJSON_Delete(j);
+}
+END_TEST
+
 /* The job view without the fields that move with the clock. */
 static char *stable_view(int id)
 {
@@ -572,6 +621,7 @@ Suite *server_jobs_suite(void)
     tcase_add_test(tc, late_and_duplicate_results);
     tcase_add_test(tc, converges_and_time_budget);
     tcase_add_test(tc, hard_budgets_keep_front_feasible);
+    tcase_add_test(tc, hypervolume_stays_in_the_reference_box);
     tcase_add_test(tc, restart_resumes_identically);
     tcase_add_test(tc, sigterm_drains_and_exits_zero);
     tcase_add_test(tc, migrations);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "commands.h"
 #include "json.h"
 
 void mn_cli_report(const char *cmd, const char *where, const struct mn_error *e)
@@ -66,15 +67,37 @@ struct mn_mcu *mn_cli_load_mcu(const char *id, const char *file, struct mn_error
     return m;
 }
 
-int mn_cli_print_mcu_list(void)
+int mn_cli_print_json(cJSON *j)
 {
-    cJSON *l = mn_mcu_list_json();
-    char *s = l ? mn_json_print(l) : NULL;
-    if (s)
+    char *s = j ? mn_json_print(j) : NULL;
+    int ok = s != NULL;
+    if (ok)
         printf("%s\n", s);
     free(s);
-    cJSON_Delete(l);
-    return s ? 0 : 1;
+    cJSON_Delete(j);
+    return ok ? MN_EXIT_OK : MN_EXIT_FAIL;
+}
+
+int mn_cli_print_mcu_list(void)
+{
+    return mn_cli_print_json(mn_mcu_list_json());
+}
+
+int mn_cli_mcu_option(const char *cmd, const char *id, const char *file, struct mn_mcu **m)
+{
+    struct mn_error err = {0};
+    if (strcmp(id, "list") == 0 && !file)
+        return mn_cli_print_mcu_list();
+    if ((*m = mn_cli_load_mcu(id, file, &err)))
+        return -1;
+    mn_cli_report(cmd, file, &err);
+    return MN_EXIT_FAIL;
+}
+
+int mn_cli_bad_option(const char *cmd, const char *opt)
+{
+    fprintf(stderr, "monas-worker %s: unknown or incomplete option '%s' (try --help)\n", cmd, opt);
+    return MN_EXIT_USAGE;
 }
 
 struct mn_space *mn_cli_space(const char *name, const char *settings_text, const char *opt,
@@ -151,4 +174,14 @@ void mn_cli_items_free(struct mn_cli_items *it)
     it->v = NULL;
     it->buf = NULL;
     it->n = 0;
+}
+
+int mn_cli_collect(const char *cmd, int argc, char **argv, const char *file,
+                   struct mn_cli_items *out)
+{
+    struct mn_error err = {0};
+    if (!mn_cli_items(argc, argv, file, out, &err))
+        return MN_EXIT_OK;
+    mn_cli_report(cmd, NULL, &err);
+    return err.code == MN_EINVAL ? MN_EXIT_USAGE : MN_EXIT_FAIL;
 }

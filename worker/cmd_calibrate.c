@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "calib.h"
+#include "cli.h"
 #include "commands.h"
 #include "json.h"
 #include "mcu.h"
@@ -52,16 +53,6 @@ static cJSON *fit_json(const struct mn_calib_fit *f)
         return o;
     cJSON_Delete(o);
     return NULL;
-}
-
-static int print_json(cJSON *o)
-{
-    char *s = o ? mn_json_print(o) : NULL;
-    if (s)
-        printf("%s\n", s);
-    free(s);
-    cJSON_Delete(o);
-    return s ? MN_OK : MN_ENOMEM;
 }
 
 /* Writes the fitted groups of one board into profile m with their provenance. */
@@ -120,10 +111,7 @@ int mn_cmd_calibrate(int argc, char **argv)
                 return MN_EXIT_USAGE;
             }
             break;
-        default:
-            fprintf(stderr, "monas-worker calibrate: unknown or incomplete option '%s' "
-                    "(try --help)\n", argv[optind - 1]);
-            return MN_EXIT_USAGE;
+        default: return mn_cli_bad_option("calibrate", argv[optind - 1]);
         }
     }
     if (!csv || optind < argc || (mcu_id && !board)) {
@@ -162,7 +150,7 @@ int mn_cmd_calibrate(int argc, char **argv)
             if (mcu_id)
                 continue;
             if (json) {
-                if (print_json(fit_json(f)))
+                if (mn_cli_print_json(fit_json(f)))
                     goto done;
             } else {
                 printf("%-14s %-9s %5d %10.1f %8.3f %8.2f %7.1f %7.1f %6.3f\n", f->board,
@@ -178,7 +166,8 @@ int mn_cmd_calibrate(int argc, char **argv)
         if (rc == MN_ENOTFOUND)
             mem.n = 0;
         if (mcu_id) {
-            if (apply(base, fits, nf, &mem, csv, folds) || print_json(mn_mcu_to_json(base)))
+            if (apply(base, fits, nf, &mem, csv, folds) ||
+                mn_cli_print_json(mn_mcu_to_json(base)))
                 goto done;
         } else if (json && mem.n) {
             cJSON *o = cJSON_CreateObject();
@@ -193,7 +182,7 @@ int mn_cmd_calibrate(int argc, char **argv)
                 cJSON_Delete(o);
                 goto done;
             }
-            if (print_json(o))
+            if (mn_cli_print_json(o))
                 goto done;
         } else if (mem.n) {
             printf("%-14s memory    %5d flash: model %.0f B + %.1f B/tensor (MAPE %.2f%%); "

@@ -113,18 +113,12 @@ int mn_cmd_estimate(int argc, char **argv)
         case 'w': o.show = 1; break;
         case 'f': o.file = optarg; break;
         case 'l': o.layers = 1; break;
-        default:
-            fprintf(stderr, "monas-worker estimate: unknown or incomplete option '%s' "
-                    "(try --help)\n", argv[optind - 1]);
-            return MN_EXIT_USAGE;
+        default: return mn_cli_bad_option("estimate", argv[optind - 1]);
         }
     }
-    if (strcmp(o.mcu, "list") == 0 && !o.mcu_file)
-        return mn_cli_print_mcu_list();
-    if (!(m = mn_cli_load_mcu(o.mcu, o.mcu_file, &err))) {
-        mn_cli_report("estimate", o.mcu_file ? o.mcu_file : NULL, &err);
-        goto done;
-    }
+    if ((status = mn_cli_mcu_option("estimate", o.mcu, o.mcu_file, &m)) >= 0)
+        return status;
+    status = MN_EXIT_FAIL;
     if (o.show) {
         cJSON *j = mn_mcu_to_json(m);
         char *s = j ? cJSON_Print(j) : NULL;
@@ -139,11 +133,8 @@ int mn_cmd_estimate(int argc, char **argv)
         mn_cli_report("estimate", NULL, &err);
         goto done;
     }
-    if (mn_cli_items(argc - optind, argv + optind, o.file, &items, &err)) {
-        mn_cli_report("estimate", NULL, &err);
-        status = err.code == MN_EINVAL ? MN_EXIT_USAGE : MN_EXIT_FAIL;
+    if ((status = mn_cli_collect("estimate", argc - optind, argv + optind, o.file, &items)))
         goto done;
-    }
     for (int i = 0; i < items.n; i++)
         if (estimate_one(sp, m, items.v[i].text, items.v[i].json, o.layers, &err)) {
             mn_cli_report("estimate", items.v[i].where, &err);

@@ -212,17 +212,6 @@ static int score_all(struct job *jb)
     return failures;
 }
 
-static int print_proxy_list(void)
-{
-    cJSON *l = mn_proxies_describe();
-    char *s = l ? mn_json_print(l) : NULL;
-    if (s)
-        printf("%s\n", s);
-    free(s);
-    cJSON_Delete(l);
-    return s ? MN_EXIT_OK : MN_EXIT_FAIL;
-}
-
 int mn_cmd_score(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -274,20 +263,14 @@ int mn_cmd_score(int argc, char **argv)
                 return MN_EXIT_USAGE;
             }
             break;
-        default:
-            fprintf(stderr, "monas-worker score: unknown or incomplete option '%s' "
-                    "(try --help)\n", argv[optind - 1]);
-            return MN_EXIT_USAGE;
+        default: return mn_cli_bad_option("score", argv[optind - 1]);
         }
     }
     if (o.proxies && strcmp(o.proxies, "list") == 0)
-        return print_proxy_list();
-    if (strcmp(o.mcu, "list") == 0 && !o.mcu_file)
-        return mn_cli_print_mcu_list();
-    if (!(m = mn_cli_load_mcu(o.mcu, o.mcu_file, &err))) {
-        mn_cli_report("score", o.mcu_file ? o.mcu_file : NULL, &err);
-        goto done;
-    }
+        return mn_cli_print_json(mn_proxies_describe());
+    if ((status = mn_cli_mcu_option("score", o.mcu, o.mcu_file, &m)) >= 0)
+        return status;
+    status = MN_EXIT_FAIL;
     if (!(sp = mn_cli_space(o.space, o.settings, "--space-settings", &err))) {
         mn_cli_report("score", NULL, &err);
         goto done;
@@ -306,13 +289,11 @@ int mn_cmd_score(int argc, char **argv)
         mn_cli_report("score", NULL, &err);
         goto done;
     }
-    if (mn_cli_items(argc - optind, argv + optind, o.file, &items, &err)) {
-        mn_cli_report("score", NULL, &err);
-        status = err.code == MN_EINVAL ? MN_EXIT_USAGE : MN_EXIT_FAIL;
+    if ((status = mn_cli_collect("score", argc - optind, argv + optind, o.file, &items)))
         goto done;
-    }
     if (o.dump && mkdir(o.dump, 0777) && errno != EEXIST) {
         fprintf(stderr, "monas-worker score: --dump: cannot create %s\n", o.dump);
+        status = MN_EXIT_FAIL;
         goto done;
     }
     struct job jb = {.o = &o, .sp = sp, .pc = pc, .mcu = m, .items = &items};

@@ -122,6 +122,8 @@ static void check_done(struct mn_http_client *c)
         c->pending--;
         r->cb(&resp, r->ud);
         free_req(r);
+        if (c->closing) /* the callback freed the client: its multi handle is gone */
+            return;
     }
 }
 

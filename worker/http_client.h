@@ -37,7 +37,7 @@ struct mn_http_client *mn_http_client_new(uv_loop_t *loop, const struct mn_http_
                                           struct mn_error *err);
 /* Starts method on base_url + path with body (JSON text, copied; NULL for none). cb is
  * called exactly once on the loop thread when it completes, unless the client is freed
- * first (then never). Do not free the client from inside cb. Returns 0, or MN_ENOMEM. */
+ * first (then never); cb may free the client. Returns 0, or MN_ENOMEM. */
 int mn_http_request(struct mn_http_client *c, const char *method, const char *path,
                     const char *body, mn_http_cb cb, void *ud);
 /* Requests started and not yet completed. */

@@ -115,8 +115,8 @@ static void finish(struct mn_lease_loop *lp, int status)
         return;
     lp->state = S_DONE;
     lp->status = status;
-    mn_log_info("msg=\"worker stopped\" status=%d batches=%lld scored=%lld", status, lp->batches,
-                lp->scored);
+    mn_log_info("msg=\"worker stopped\" status=%d batches=%lld candidates=%lld", status,
+                lp->batches, lp->scored);
     batch_drop(lp);
     mn_http_client_free(lp->http);
     lp->http = NULL;
@@ -160,7 +160,7 @@ static int fatal_answer(struct mn_lease_loop *lp, const struct mn_http_response 
         return 0;
     if (r->status == 409) {
         mn_log_error("msg=\"coordinator refused this worker's scoring version; exiting so a "
-                     "mixed fleet cannot mix scores\" what=%s scoring_version=%d status=409 "
+                     "mixed fleet cannot mix scores\" what=%s scoring_version=%s status=409 "
                      "error=\"%s\"", what, lp->cfg.scoring_version, msg);
         finish(lp, MN_WORKER_EXIT_VERSION);
     } else {
@@ -312,7 +312,8 @@ static void job_context(struct mn_lease_loop *lp, const cJSON *job, struct batch
     b->job_error = lp->job_error;
 }
 
-/* Starts scoring the lease in r (owned by the new batch from here on). */
+/* Starts scoring `lease` (owned by the new batch from here on). Returns 0, or -1 when
+ * nothing could be started (the caller backs off). */
 static int start_batch(struct mn_lease_loop *lp, cJSON *lease)
 {
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(lease, "lease_id");
@@ -429,7 +430,7 @@ static char *results_body(struct mn_lease_loop *lp, struct batch *b)
     cJSON *o = cJSON_CreateObject(), *arr;
     char *text = NULL;
     if (o && cJSON_AddStringToObject(o, "worker_id", lp->cfg.worker_id) &&
-        cJSON_AddNumberToObject(o, "scoring_version", lp->cfg.scoring_version) &&
+        cJSON_AddStringToObject(o, "scoring_version", lp->cfg.scoring_version) &&
         (arr = cJSON_AddArrayToObject(o, "results"))) {
         int ok = 1;
         for (int i = 0; i < b->n && ok; i++)
@@ -586,7 +587,7 @@ struct mn_lease_loop *mn_lease_loop_new(uv_loop_t *loop, const struct mn_worker_
     cJSON *body = cJSON_CreateObject();
     if (!body || !cJSON_AddStringToObject(body, "worker_id", cfg->worker_id) ||
         !cJSON_AddStringToObject(body, "version", MN_WORKER_VERSION) ||
-        !cJSON_AddNumberToObject(body, "scoring_version", cfg->scoring_version) ||
+        !cJSON_AddStringToObject(body, "scoring_version", cfg->scoring_version) ||
         !cJSON_AddNumberToObject(body, "capacity", cfg->batch) ||
         !(lp->lease_body = cJSON_PrintUnformatted(body))) {
         mn_error_set(err, MN_ENOMEM, NULL, "out of memory");
@@ -611,7 +612,7 @@ fail:
 
 void mn_lease_loop_start(struct mn_lease_loop *lp)
 {
-    mn_log_info("msg=\"worker started\" id=%s coordinator=%s version=%s scoring_version=%d "
+    mn_log_info("msg=\"worker started\" id=%s coordinator=%s version=%s scoring_version=%s "
                 "batch=%d", lp->cfg.worker_id, lp->cfg.coordinator, MN_WORKER_VERSION,
                 lp->cfg.scoring_version, lp->cfg.batch);
     lease_next(lp);

@@ -26,7 +26,7 @@ struct mn_worker_cfg {
     long connect_timeout_ms, request_timeout_ms;
     double backoff_base_ms, backoff_max_ms;
     double drain_seconds;        /* after a stop request: how long the batch may take */
-    int scoring_version;         /* what we report (tests override the build's) */
+    const char *scoring_version; /* what we report (tests override the build's) */
     int score_delay_ms;          /* tests: extra time spent in each scoring task */
     unsigned long long seed;     /* jitter sequence */
     void (*on_finished)(void *ud, int status); /* the loop's handles are closed */

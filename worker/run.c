@@ -20,8 +20,8 @@
 
 struct run_opts {
     char coordinator[512], token_file[512], ca_file[512], id[128], log_level[16];
-    long threads, batch, request_timeout_ms, backoff_max_ms, drain_seconds;
-    long scoring_version, score_delay_ms;
+    char scoring_version[32];
+    long threads, batch, request_timeout_ms, backoff_max_ms, drain_seconds, score_delay_ms;
 };
 
 enum kind { STR, LONG };
@@ -38,15 +38,13 @@ static const struct option_row {
     {"coordinator", "MONAS_COORDINATOR", "http://127.0.0.1:8080", STR, F(coordinator), 0, 0,
      "monasd's base URL (http:// or https://)", 0},
     {"token-file", "MONAS_TOKEN_FILE", "", STR, F(token_file), 0, 0,
-     "file holding the bearer token (a token with the worker scope); MONAS_TOKEN may hold "
-     "the token itself", 0},
+     "file holding a bearer token with the worker scope (or MONAS_TOKEN=token)", 0},
     {"ca-file", "MONAS_CA_FILE", "", STR, F(ca_file), 0, 0,
-     "CA certificates (PEM) to verify an https coordinator; default: the system's", 0},
+     "CA certificates (PEM) for an https coordinator; default: the system's", 0},
     {"threads", "MONAS_WORKER_THREADS", "0", LONG, F(threads), 0, MAX_THREADS,
-     "candidates scored at once (the libuv thread pool size, UV_THREADPOOL_SIZE); 0: one "
-     "per CPU", 0},
+     "candidates scored at once (sets UV_THREADPOOL_SIZE); 0: one per CPU", 0},
     {"batch", "MONAS_WORKER_BATCH", "0", LONG, F(batch), 0, 4096,
-     "candidates asked for per lease (the job's batch_size caps it); 0: twice --threads", 0},
+     "candidates per lease (the job's batch_size caps it); 0: 2 x --threads", 0},
     {"id", "MONAS_WORKER_ID", "", STR, F(id), 0, 0,
      "worker id reported to the coordinator; default host-pid-random", 0},
     {"log-level", "MONAS_LOG_LEVEL", "info", STR, F(log_level), 0, 0,
@@ -56,9 +54,9 @@ static const struct option_row {
     {"backoff-max-ms", "MONAS_WORKER_BACKOFF_MAX_MS", "10000", LONG, F(backoff_max_ms), 250,
      3600000, "longest wait between retries (no work, coordinator away)", 0},
     {"drain-seconds", "MONAS_WORKER_DRAIN_SECONDS", "20", LONG, F(drain_seconds), 0, 86400,
-     "on SIGTERM/SIGINT, how long the current batch may take before it is released", 0},
-    {"scoring-version", "MONAS_TEST_SCORING_VERSION", "0", LONG, F(scoring_version), 0,
-     1 << 30, "report this scoring_version instead of the build's (0)", 1},
+     "after SIGTERM/SIGINT, seconds the batch may take before it is released", 0},
+    {"scoring-version", "MONAS_TEST_SCORING_VERSION", "", STR, F(scoring_version), 0, 0,
+     "report this scoring_version instead of the build's", 1},
     {"score-delay-ms", "MONAS_TEST_SCORE_DELAY_MS", "0", LONG, F(score_delay_ms), 0, 600000,
      "sleep this long in each scoring task", 1},
 #undef F
@@ -81,11 +79,11 @@ void mn_cmd_run_help(FILE *out)
         for (int i = 0; i < N_OPTIONS; i++) {
             if (options[i].testing != t)
                 continue;
-            fprintf(out, "  --%-20s %s\n", options[i].flag, options[i].help);
-            fprintf(out, "  %-22s env %s, default '%s'\n", "", options[i].env, options[i].dflt);
+            fprintf(out, "  --%s\n      %s\n      env %s, default '%s'\n", options[i].flag,
+                    options[i].help, options[i].env, options[i].dflt);
         }
     }
-    fprintf(out, "\nexit status: 0 stopped by a signal; 1 bad options or a local failure; 3 the\n"
+    fprintf(out, "\nexit status: 0 stopped by a signal; 1 a local failure; 2 bad options; 3 the\n"
                  "coordinator refused this worker's scoring_version (409: a mixed fleet must not\n"
                  "mix scores); 4 the coordinator refused the token (401/403).\n");
 }
@@ -238,7 +236,7 @@ int mn_cmd_run(int argc, char **argv)
         .backoff_base_ms = 200,
         .backoff_max_ms = (double)o.backoff_max_ms,
         .drain_seconds = (double)o.drain_seconds,
-        .scoring_version = o.scoring_version ? (int)o.scoring_version : mn_score_version(),
+        .scoring_version = o.scoring_version[0] ? o.scoring_version : mn_score_version(),
         .score_delay_ms = (int)o.score_delay_ms,
         .seed = seed,
         .on_finished = on_finished,

@@ -27,9 +27,9 @@ struct mn_score_job {
 static const char *const cost_keys[] = {"latency_ms", "peak_sram_bytes", "flash_bytes", "macs",
                                         "params"};
 
-int mn_score_version(void)
+const char *mn_score_version(void)
 {
-    return atoi(MN_SCORING_VERSION);
+    return MN_SCORING_VERSION;
 }
 
 void mn_score_job_free(struct mn_score_job *sj)

@@ -14,7 +14,7 @@
 struct mn_score_job;
 
 /* The scoring version this build produces (results from different versions never mix). */
-int mn_score_version(void);
+const char *mn_score_version(void);
 /* A context for `job` (the lease's "job" object; not kept). Returns NULL with err set
  * (field names the part of the job, e.g. "space.name") when this build cannot score the
  * job; the caller then reports every candidate failed with that message. */

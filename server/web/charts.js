@@ -177,7 +177,8 @@ export function scatterChart(el, { onPick }) {
           const p = pts[i];
           tip.replaceChildren(
             h('div', {}, h('b', {}, `#${p.id}`), ` ${p.kind === 'front' ? '★ front' : p.kind === 'over' ? 'over budget' : 'feasible'}`),
-            h('div', {}, `${opts.xLabel}: ${opts.fmtX(p.x)}`), h('div', {}, `${opts.yLabel}: ${opts.fmtY(p.y)}`),
+            h('div', {}, `${opts.xLabel}: ${p.degX ? 'degenerate' : opts.fmtX(p.x)}`),
+            h('div', {}, `${opts.yLabel}: ${p.degY ? 'degenerate' : opts.fmtY(p.y)}`),
             h('div', { class: 'k' }, p.key));
           tip.style.display = 'block';
           const x = u.valToPos(p.x, 'x') + u.over.offsetLeft;

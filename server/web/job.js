@@ -120,6 +120,23 @@ export function jobPage(root, { id, cid }) {
     return new Map(list.map((c, i) => [c.id, i + 1]));
   }
 
+  /** A proxy reported its degenerate-value sentinel for c (metric() hides those). */
+  const isDegenerate = (c, k) => !k.startsWith('rank:') && !(k in COST) &&
+    typeof c.scores?.[k] === 'number' && metric(c, k) == null;
+
+  /** Draws degenerate values just beyond the worst real value on that axis, so every
+   * candidate (front members included) stays on the chart without wrecking its scale. */
+  function pinDegenerate(points, axis, k, log) {
+    const deg = axis === 'x' ? 'degX' : 'degY';
+    const vals = points.filter((p) => !p[deg] && p[axis] != null && (!log || p[axis] > 0)).map((p) => p[axis]);
+    if (!vals.length) return;
+    const lo = Math.min(...vals);
+    const hi = Math.max(...vals);
+    const span = hi - lo || Math.abs(hi) || 1;
+    const worst = maximised(job, k) ? (log ? lo / 1.5 : lo - 0.08 * span) : (log ? hi * 1.5 : hi + 0.08 * span);
+    for (const p of points) if (p[deg]) p[axis] = worst;
+  }
+
   function redrawScatter(rebuild = false) {
     if (!job) return;
     const value = (k) => {
@@ -138,8 +155,11 @@ export function jobPage(root, { id, cid }) {
       if (c.status !== 'scored') continue;
       const kind = frontIds.has(c.id) ? 'front' : c.fits === false ? 'over' : 'feasible';
       if (kind === 'over') over++; else if (kind === 'feasible') feas++;
-      points.push({ id: c.id, x: fx(c), y: fy(c), kind, key: c.key });
+      points.push({ id: c.id, x: fx(c), y: fy(c), kind, key: c.key,
+        degX: isDegenerate(c, axes.x), degY: isDegenerate(c, axes.y) });
     }
+    pinDegenerate(points, 'x', axes.x, axes.xLog);
+    pinDegenerate(points, 'y', axes.y, axes.yLog);
     scatter.set({
       points, xLog: axes.xLog, yLog: axes.yLog, xLimit: lim(axes.x), yLimit: lim(axes.y),
       fmtX: fmt(axes.x), fmtY: fmt(axes.y),
@@ -258,7 +278,7 @@ export function jobPage(root, { id, cid }) {
         { k: 'id', label: 'ID', sort: 'id', num: true, v: (c) => c.id },
         { k: 'key', label: 'Architecture', cls: 'key', v: (c) => c.key },
         { k: 'status', label: 'Status', v: (c) => badge(c.status) },
-        ...proxies.map((p) => ({ k: p, label: p, sort: p, num: true, v: (c) => num(metric(c, p)) })),
+        ...proxies.map((p) => ({ k: p, label: p, sort: p, num: true, v: (c) => (c.scores && c.scores[p] != null && metric(c, p) == null ? 'degenerate' : num(metric(c, p))) })),
         ...Object.keys(COST).map((k) => ({ k, label: metricLabel(k), sort: k, num: true, v: (c) => metricFmt(k)(metric(c, k)) })),
         { k: 'fits', label: 'Fits', v: (c) => (c.fits == null ? '' : c.fits ? h('span', { class: 'yes' }, '✓') : h('span', { class: 'no' }, '✗')) },
         { k: 'front', label: 'Front', v: (c) => (c.on_front ? h('span', { class: 'star', title: 'on the Pareto front' }, '★') : '') },
@@ -341,8 +361,9 @@ export function jobPage(root, { id, cid }) {
       c.fits === false && h('span', { class: 'badge failed' }, 'over budget'))];
     out.push(sec('Architecture', archView(c)));
     if (c.scores) {
-      out.push(sec('Proxy scores', h('dl', { class: 'kv' }, Object.entries(c.scores).flatMap(([k, v]) => {
+      out.push(sec('Proxy scores', h('dl', { class: 'kv' }, Object.keys(c.scores).flatMap((k) => {
         const r = ranks(k).get(c.id);
+        const v = metric(c, k);
         return [h('dt', {}, k), h('dd', {}, v == null ? 'degenerate' : num(v),
           r && h('span', { class: 'faint' }, `  rank ${r} of ${ranks(k).size}`))];
       }))));

@@ -35,6 +35,7 @@ export function num(v) {
   if (v == null || !Number.isFinite(+v)) return '–';
   v = +v;
   const a = Math.abs(v);
+  if (a >= 1e12) return v.toExponential(2);
   if (a >= 1e9) return trim((v / 1e9).toFixed(2)) + 'G';
   if (a >= 1e6) return trim((v / 1e6).toFixed(2)) + 'M';
   if (a >= 1e4) return trim((v / 1e3).toFixed(1)) + 'k';
@@ -88,10 +89,13 @@ export const PROXY_MAXIMISE = {
 };
 export const metricLabel = (k) => COST[k]?.label ?? k;
 export const metricFmt = (k) => COST[k]?.fmt ?? num;
-/** A candidate's value of metric k (a cost figure or a proxy score), or null. */
+/** Proxies report ±1e30 for a degenerate value (see the proxy docs): not a measurement. */
+const SENTINEL = 1e29;
+/** A candidate's value of metric k (a cost figure or a proxy score), or null when it is
+ * missing or a proxy's degenerate-value sentinel (so charts and tables skip it). */
 export function metric(c, k) {
   const v = k in COST ? c.cost?.[k] : c.scores?.[k];
-  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+  return typeof v === 'number' && Number.isFinite(v) && Math.abs(v) < SENTINEL ? v : null;
 }
 
 let toastTimer;

@@ -6,16 +6,14 @@
 // detail, and saves screenshots to build/artifacts/.
 //
 // Environment: MONAS_BIN_DIR (monasd, monas-worker), CHROMIUM (the browser binary),
-// ARTIFACTS (screenshot folder). Uses `monas-worker run` when the binary has it, else
-// the stand-in of sim-worker.mjs that posts made-up scores through the worker API.
+// ARTIFACTS (screenshot folder). The job is scored by a real `monas-worker run`.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
-import { runSimWorker } from './sim-worker.mjs';
 
 const BIN = resolve(process.env.MONAS_BIN_DIR || '../../build');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -29,9 +27,7 @@ const procs = [];
 let base = '';
 let browser = null;
 let page = null;
-let simStop = false;
 const pageErrors = [];
-let sim = null;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -62,17 +58,11 @@ async function apiGet(path) {
   return r.json();
 }
 
-/** Starts the real worker, or the stand-in when build/monas-worker has no `run`. */
+/** Starts a real worker with the worker-scope token. */
 function startWorker() {
-  const bin = join(BIN, 'monas-worker');
-  if (existsSync(bin) && spawnSync(bin, ['run', '--help'], { timeout: 5000 }).status === 0) {
-    writeFileSync(join(tmp, 'worker-token'), `${WORKER}\n`);
-    start(bin, ['run', '--coordinator', base, '--token-file', join(tmp, 'worker-token')], {}, 'worker');
-    console.log('# worker: monas-worker run');
-  } else {
-    sim = runSimWorker(base, WORKER, { stop: () => simStop, capacity: 8 });
-    console.log('# worker: sim-worker.mjs (build/monas-worker has no `run` yet)');
-  }
+  writeFileSync(join(tmp, 'worker-token'), `${WORKER}\n`);
+  start(join(BIN, 'monas-worker'), ['run', '--coordinator', base, '--token-file',
+    join(tmp, 'worker-token')], {}, 'worker');
 }
 
 before(async () => {
@@ -98,8 +88,6 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  simStop = true;
-  await sim?.catch(() => {});
   for (const p of procs) if (p.exitCode == null) p.kill('SIGTERM');
   await Promise.all(procs.map((p) => (p.exitCode == null ? new Promise((r) => p.on('exit', r)) : null)));
   if (process.exitCode) console.log(`# logs kept in ${tmp}`);
