@@ -198,13 +198,17 @@ HEADER = ("| proxy | archs | Spearman ρ | ρ 95 % bootstrap | Kendall τ-b | "
 def report(archs_path, acc_path, outs):
     archs = read_archs(archs_path)
     acc = read_accuracy(acc_path)
-    recs = {}
+    recs, versions = {}, set()
     for path in outs:
         for arch, rec in read_jsonl(path).items():
+            versions.add(rec["scoring_version"])
             r = recs.setdefault(arch, {"scores": {}, "flags": [], "proxy_seconds": {}})
             r["scores"].update(rec["scores"])
             r["flags"] += rec["flags"]
             r["proxy_seconds"].update(rec["proxy_seconds"])
+    if len(versions) > 1:
+        raise SystemExit(f"scores of several scoring versions {sorted(versions)}: "
+                         "rescore into a fresh OUT")
     missing = [a for a in archs if a not in acc]
     if missing:
         raise SystemExit(f"{len(missing)} sampled architectures not in {acc_path}: {missing[0]}")
