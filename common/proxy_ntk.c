@@ -86,7 +86,7 @@ int mn_proxy_ntk_setup(struct mn_proxy_ctx *ctx, struct mn_ntk_run *run)
 {
     int n = ctx->s->batch_size, rc;
     /* exact: one forward serves n backward passes, so keep the im2col columns */
-    struct mn_net_opts opts = {MN_F32, 1, ctx->s->mode == NTK_EXACT};
+    struct mn_net_opts opts = {MN_F32, 1, ctx->s->mode == NTK_EXACT, 1};
     *run = (struct mn_ntk_run){.n = n, .classes = mn_proxy_out_size(ctx->g),
                                .mode = ctx->s->mode};
     if (!(run->net = mn_proxy_net(ctx, n, &opts)))
