@@ -245,18 +245,21 @@ static void F(taps_all)(T *out, int64_t ostride, int add, const T *in, int64_t p
  * for per-sample rows), not once per sample and tap. */
 #define DACC (DBLOCK + 1)
 
-/* acc [ci][kh][kw][DACC] += the partial sums of Σ_j g[j] · in[c·plane + ky·wp + kx + j],
- * j < len. */
-MN_CLONES static void F(tap_dots)(T *acc, const T *g, const T *in, int64_t plane, int wp,
-                                  int ci, int kh, int kw, int64_t len)
+/* acc [ci][kh][kw][DACC] (+)= the partial sums of Σ_j g[j] · in[c·plane + ky·wp + kx + j],
+ * j < len: set when `init`, else added. */
+MN_CLONES static void F(tap_dots)(T *acc, int init, const T *g, const T *in, int64_t plane,
+                                  int wp, int ci, int kh, int kw, int64_t len)
 {
+    const F(vec) zero = {0};
     for (int c = 0; c < ci; c++)
         for (int ky = 0; ky < kh; ky++)
             for (int kx = 0; kx < kw; kx++, acc += DACC) {
                 const T *r = in + c * plane + (int64_t)ky * wp + kx;
-                F(vec) a0, a1, g0, g1, x0, x1;
-                VLOAD(a0, acc);
-                VLOAD(a1, acc + VN);
+                F(vec) a0 = zero, a1 = zero, g0, g1, x0, x1;
+                if (!init) {
+                    VLOAD(a0, acc);
+                    VLOAD(a1, acc + VN);
+                }
                 T s = 0;
                 int64_t j = 0;
                 for (; j + DBLOCK <= len; j += DBLOCK) {
@@ -271,29 +274,32 @@ MN_CLONES static void F(tap_dots)(T *acc, const T *g, const T *in, int64_t plane
                     s += g[j] * r[j];
                 VSTORE(acc, a0);
                 VSTORE(acc + VN, a1);
-                acc[DBLOCK] += s;
+                acc[DBLOCK] = init ? s : acc[DBLOCK] + s;
             }
 }
 
 /* tap_dots for two output channels (g0 → acc0, g1 → acc1) and three taps of a kernel
  * row at a time, so that each input vector loaded serves six dot products. */
-MN_CLONES static void F(tap_dots2)(T *acc0, T *acc1, const T *g0, const T *g1, const T *in,
-                                   int64_t plane, int wp, int ci, int kh, int kw,
+MN_CLONES static void F(tap_dots2)(T *acc0, T *acc1, int init, const T *g0, const T *g1,
+                                   const T *in, int64_t plane, int wp, int ci, int kh, int kw,
                                    int64_t len)
 {
+    const F(vec) zero = {0};
     for (int c = 0; c < ci; c++)
         for (int ky = 0; ky < kh; ky++)
             for (int kx = 0; kx < kw;) {
                 const T *r = in + c * plane + (int64_t)ky * wp + kx;
                 int nt = kw - kx < 3 ? 1 : 3; /* taps this step */
                 /* a<channel><tap><half>, named so that they stay in registers */
-                F(vec) a000, a001, a010, a011, a020, a021;
-                F(vec) a100, a101, a110, a111, a120, a121;
-                F(vec) v0, v1, u0, u1, x0, x1;
-                VLOAD(a000, acc0);
-                VLOAD(a001, acc0 + VN);
-                VLOAD(a100, acc1);
-                VLOAD(a101, acc1 + VN);
+                F(vec) a000 = zero, a001 = zero, a010 = zero, a011 = zero, a020 = zero;
+                F(vec) a021 = zero, a100 = zero, a101 = zero, a110 = zero, a111 = zero;
+                F(vec) a120 = zero, a121 = zero, v0, v1, u0, u1, x0, x1;
+                if (!init) {
+                    VLOAD(a000, acc0);
+                    VLOAD(a001, acc0 + VN);
+                    VLOAD(a100, acc1);
+                    VLOAD(a101, acc1 + VN);
+                }
                 int64_t j = 0;
 #define TAP(t, p0, p1, q0, q1)                                                       \
     VLOAD(x0, r + (t) + j);                                                          \
@@ -313,14 +319,16 @@ MN_CLONES static void F(tap_dots2)(T *acc0, T *acc1, const T *g0, const T *g1, c
                         TAP(0, a000, a001, a100, a101);
                     }
                 } else {
-                    VLOAD(a010, acc0 + DACC);
-                    VLOAD(a011, acc0 + DACC + VN);
-                    VLOAD(a020, acc0 + 2 * DACC);
-                    VLOAD(a021, acc0 + 2 * DACC + VN);
-                    VLOAD(a110, acc1 + DACC);
-                    VLOAD(a111, acc1 + DACC + VN);
-                    VLOAD(a120, acc1 + 2 * DACC);
-                    VLOAD(a121, acc1 + 2 * DACC + VN);
+                    if (!init) {
+                        VLOAD(a010, acc0 + DACC);
+                        VLOAD(a011, acc0 + DACC + VN);
+                        VLOAD(a020, acc0 + 2 * DACC);
+                        VLOAD(a021, acc0 + 2 * DACC + VN);
+                        VLOAD(a110, acc1 + DACC);
+                        VLOAD(a111, acc1 + DACC + VN);
+                        VLOAD(a120, acc1 + 2 * DACC);
+                        VLOAD(a121, acc1 + 2 * DACC + VN);
+                    }
                     for (; j + DBLOCK <= len; j += DBLOCK) {
                         GS;
                         TAP(0, a000, a001, a100, a101);
@@ -348,8 +356,8 @@ MN_CLONES static void F(tap_dots2)(T *acc0, T *acc1, const T *g0, const T *g1, c
                         s += g0[i] * r[t + i];
                         u += g1[i] * r[t + i];
                     }
-                    acc0[DBLOCK] += s;
-                    acc1[DBLOCK] += u;
+                    acc0[DBLOCK] = init ? s : acc0[DBLOCK] + s;
+                    acc1[DBLOCK] = init ? u : acc1[DBLOCK] + u;
                 }
                 kx += nt;
             }
@@ -412,15 +420,13 @@ static void F(direct_bwd)(T *dx, T *dw, T *ws, const T *dy, const T *x, const T 
             xin = xp;
             gin = gext;
         }
-        if (first)
-            memset(acc, 0, (size_t)(d->co * k * DACC) * sizeof *acc);
         int o = 0;
         for (; o + 1 < d->co; o += 2)
-            F(tap_dots2)(acc + o * k * DACC, acc + (o + 1) * k * DACC, gin + o * g.len,
+            F(tap_dots2)(acc + o * k * DACC, acc + (o + 1) * k * DACC, first, gin + o * g.len,
                          gin + (o + 1) * g.len, xin, one ? hw : g.xplane, g.wp, d->ci, d->kh,
                          d->kw, g.len);
         if (o < d->co)
-            F(tap_dots)(acc + o * k * DACC, gin + o * g.len, xin, one ? hw : g.xplane, g.wp,
+            F(tap_dots)(acc + o * k * DACC, first, gin + o * g.len, xin, one ? hw : g.xplane, g.wp,
                         d->ci, d->kh, d->kw, g.len);
         if (last)
             F(acc_fold)(dw, acc, d->co * k);
