@@ -58,7 +58,10 @@ void mn_proxy_ctx_close(struct mn_proxy_ctx *ctx);
 
 /* A network for batches of up to max_batch, initialised with the proxy's scheme from
  * the candidate's stream for this repeat (traced as "params"); owned by ctx (do not
- * free it). NULL with ctx->err set. */
+ * free it). opts NULL means float32, one gradient row and share_acts: outputs that no
+ * backward reads share memory, so mn_net_layer_output is NULL for them (ReLU sites,
+ * the output and the inputs of conv/dense/BN layers are always there). NULL with
+ * ctx->err set. */
 struct mn_net *mn_proxy_net(struct mn_proxy_ctx *ctx, int max_batch,
                             const struct mn_net_opts *opts);
 /* Fills x [n][C][H][W] of the graph input's shape with batch b of this repeat: seeded
