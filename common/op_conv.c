@@ -17,12 +17,6 @@
 #include <string.h>
 #include "ops.h"
 
-#if defined(__GNUC__) && defined(__x86_64__)
-#define MN_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define MN_CLONES
-#endif
-
 static int fast_1x1(const struct mn_win *d)
 {
     return d->kh == 1 && d->kw == 1 && d->sh == 1 && d->sw == 1 && d->pt == 0 &&
