@@ -69,6 +69,8 @@ struct mn_net {
     enum mn_dtype dt;
     size_t esz;
     int max_batch, n, grad_rows, keep_cols, huge;
+    int max_passes, passes, prow;     /* backward passes per call: the most, this call's,
+                                         and the gradient row of its first pass */
     int64_t n_params;
     void *params, *grads, *act, *stats, *dpool, *col, *ws, *dtmp;
     int64_t bytes;
@@ -129,10 +131,25 @@ static int wants(const struct mn_net *net, int j)
 #define DG(j) ((j) == 0 ? (T *)net->dx : (T *)net->dpool + net->L[j].d_off)
 #define DW(j) (wants(net, j) ? DG(j) : NULL)
 
-/* Gradient pointer of parameter `off` (NULL when none or not wanted). */
+/* Gradient pointer of parameter `off` in the first pass's row (NULL when none or not
+ * wanted); pass p's is n_params·p further. */
 static T *F(gp)(struct mn_net *net, int64_t off)
 {
-    return off >= 0 && net->want_params ? (T *)net->grads + off : NULL;
+    return off >= 0 && net->want_params
+               ? (T *)net->grads + (int64_t)net->prow * net->n_params + off
+               : NULL;
+}
+
+/* p + o, or NULL when p is. */
+static T *F(at)(T *p, int64_t o)
+{
+    return p ? p + o : NULL;
+}
+
+/* Elements of layer i's gradient over every pass of this call. */
+static int64_t F(dsize)(const struct mn_net *net, int i)
+{
+    return (int64_t)net->passes * net->n * net->L[i].out_size;
 }
 
 /* The optional BN and activation after a layer's core op: pre → out. */
@@ -157,20 +174,22 @@ static T *F(post_bwd)(struct mn_net *net, int i, const T *pre, T *into)
 {
     struct nl *L = &net->L[i];
     T *dy = DG(i);
-    int64_t size = net->n * L->out_size;
+    int64_t size = net->n * L->out_size; /* one pass */
     if (!has_bn(net, L) && into) {
-        F(mn_act_bwd)(into, dy, OUT(i), size, L->l->act);
+        for (int p = 0; p < net->passes; p++)
+            F(mn_act_bwd)(into + p * size, dy + p * size, OUT(i), size, L->l->act);
         return NULL;
     }
-    F(mn_act_mask)(dy, OUT(i), size, L->l->act);
+    for (int p = 0; p < net->passes; p++)
+        F(mn_act_mask)(dy + p * size, OUT(i), size, L->l->act);
     if (!has_bn(net, L))
         return dy;
     T *dst = into ? into : (T *)net->dtmp;
     const T *st = (const T *)net->stats + L->stat_off;
     int c = L->l->out.c;
-    F(mn_bn_bwd)(dst, !into, F(gp)(net, L->gamma), F(gp)(net, L->beta), dy, pre, P(L->gamma),
-                 st, st + c, net->n, c, (int64_t)L->l->out.h * L->l->out.w,
-                 net->bn_mode == MN_BN_FROZEN, net->pstride);
+    F(mn_bn_bwd_passes)(dst, !into, F(gp)(net, L->gamma), F(gp)(net, L->beta), dy, pre,
+                        P(L->gamma), st, st + c, net->n, c, (int64_t)L->l->out.h * L->l->out.w,
+                        net->bn_mode == MN_BN_FROZEN, net->pstride, net->passes, net->n_params);
     return into ? NULL : dst;
 }
 
@@ -194,9 +213,10 @@ static void F(bwd_conv2d)(struct mn_net *net, int i)
     struct nl *L = &net->L[i];
     int j = L->in[0];
     T *dpre = F(post_bwd)(net, i, F(core)(net, i), NULL);
-    F(mn_conv2d_bwd)(DW(j), F(gp)(net, L->w), F(gp)(net, L->b),
-                     net->keep_cols ? (T *)net->col + L->col_off : NULL, (T *)net->ws, dpre,
-                     OUT(j), P(L->w), &L->win, net->pstride);
+    F(mn_conv2d_bwd_passes)(DW(j), F(gp)(net, L->w), F(gp)(net, L->b),
+                            net->keep_cols ? (T *)net->col + L->col_off : NULL, (T *)net->ws,
+                            dpre, OUT(j), P(L->w), &L->win, net->pstride, net->passes,
+                            net->n_params);
 }
 
 static void F(fwd_dwconv2d)(struct mn_net *net, int i)
@@ -212,8 +232,11 @@ static void F(bwd_dwconv2d)(struct mn_net *net, int i)
     struct nl *L = &net->L[i];
     int j = L->in[0];
     T *dpre = F(post_bwd)(net, i, F(core)(net, i), NULL);
-    F(mn_dwconv2d_bwd)(DW(j), F(gp)(net, L->w), F(gp)(net, L->b), dpre, OUT(j), P(L->w),
-                       &L->win, net->pstride);
+    int64_t xs = net->n * L->in_size, ys = net->n * L->out_size, ps = net->n_params;
+    for (int p = 0; p < net->passes; p++)
+        F(mn_dwconv2d_bwd)(F(at)(DW(j), p * xs), F(at)(F(gp)(net, L->w), p * ps),
+                           F(at)(F(gp)(net, L->b), p * ps), dpre + p * ys, OUT(j), P(L->w),
+                           &L->win, net->pstride);
 }
 
 static void F(fwd_dense)(struct mn_net *net, int i)
@@ -229,8 +252,11 @@ static void F(bwd_dense)(struct mn_net *net, int i)
     struct nl *L = &net->L[i];
     int j = L->in[0];
     T *dpre = F(post_bwd)(net, i, F(core)(net, i), NULL);
-    F(mn_dense_bwd)(DW(j), F(gp)(net, L->w), F(gp)(net, L->b), dpre, OUT(j), P(L->w),
-                    net->n, (int)L->in_size, (int)L->out_size, net->pstride);
+    int64_t xs = net->n * L->in_size, ys = net->n * L->out_size, ps = net->n_params;
+    for (int p = 0; p < net->passes; p++)
+        F(mn_dense_bwd)(F(at)(DW(j), p * xs), F(at)(F(gp)(net, L->w), p * ps),
+                        F(at)(F(gp)(net, L->b), p * ps), dpre + p * ys, OUT(j), P(L->w),
+                        net->n, (int)L->in_size, (int)L->out_size, net->pstride);
 }
 
 /* relu and batchnorm layers: BN/act applied to the input itself. */
@@ -258,7 +284,9 @@ static void F(fwd_avgpool)(struct mn_net *net, int i)
 static void F(bwd_avgpool)(struct mn_net *net, int i)
 {
     struct nl *L = &net->L[i];
-    F(mn_avgpool_bwd)(DG(L->in[0]), DG(i), &L->win, L->l->count_include_pad);
+    struct mn_win w = L->win; /* reads no activation: the passes are a larger batch */
+    w.n = net->n * net->passes;
+    F(mn_avgpool_bwd)(DG(L->in[0]), DG(i), &w, L->l->count_include_pad);
 }
 
 static void F(fwd_maxpool)(struct mn_net *net, int i)
@@ -272,7 +300,9 @@ static void F(bwd_maxpool)(struct mn_net *net, int i)
 {
     struct nl *L = &net->L[i];
     int j = L->in[0];
-    F(mn_maxpool_bwd)(DG(j), DG(i), OUT(j), OUT(i), &L->win);
+    int64_t xs = net->n * L->in_size, ys = net->n * L->out_size;
+    for (int p = 0; p < net->passes; p++)
+        F(mn_maxpool_bwd)(DG(j) + p * xs, DG(i) + p * ys, OUT(j), OUT(i), &L->win);
 }
 
 static void F(fwd_gavgpool)(struct mn_net *net, int i)
@@ -285,7 +315,7 @@ static void F(fwd_gavgpool)(struct mn_net *net, int i)
 static void F(bwd_gavgpool)(struct mn_net *net, int i)
 {
     struct nl *L = &net->L[i];
-    F(mn_gavgpool_bwd)(DG(L->in[0]), DG(i), net->n, L->l->out.c,
+    F(mn_gavgpool_bwd)(DG(L->in[0]), DG(i), net->n * net->passes, L->l->out.c,
                        L->in_size / L->l->out.c);
 }
 
@@ -300,8 +330,10 @@ static void F(bwd_gmaxpool)(struct mn_net *net, int i)
 {
     struct nl *L = &net->L[i];
     int j = L->in[0];
-    F(mn_gmaxpool_bwd)(DG(j), DG(i), OUT(j), OUT(i), net->n, L->l->out.c,
-                       L->in_size / L->l->out.c);
+    int64_t xs = net->n * L->in_size, ys = net->n * L->out_size;
+    for (int p = 0; p < net->passes; p++)
+        F(mn_gmaxpool_bwd)(DG(j) + p * xs, DG(i) + p * ys, OUT(j), OUT(i), net->n,
+                           L->l->out.c, L->in_size / L->l->out.c);
 }
 
 static void F(fwd_add)(struct mn_net *net, int i)
@@ -320,7 +352,7 @@ static void F(bwd_add)(struct mn_net *net, int i)
     T *dpre = F(post_bwd)(net, i, OUT(i), NULL);
     for (int k = 0; k < L->l->n_in; k++) /* inputs sharing the buffer have it already */
         if (wants(net, L->in[k]) && net->L[L->in[k]].galias != i)
-            F(mn_acc)(DG(L->in[k]), dpre, net->n * L->out_size);
+            F(mn_acc)(DG(L->in[k]), dpre, F(dsize)(net, i));
 }
 
 static void F(fwd_zero)(struct mn_net *net, int i)
@@ -343,7 +375,7 @@ static void F(fwd_none)(struct mn_net *net, int i)
 /* flatten: the output aliases the input; backward passes the gradient on. */
 static void F(bwd_flatten)(struct mn_net *net, int i)
 {
-    F(mn_acc)(DG(net->L[i].in[0]), DG(i), net->n * net->L[i].out_size);
+    F(mn_acc)(DG(net->L[i].in[0]), DG(i), F(dsize)(net, i));
 }
 
 static void F(fwd_softmax)(struct mn_net *net, int i)
@@ -355,7 +387,10 @@ static void F(fwd_softmax)(struct mn_net *net, int i)
 static void F(bwd_softmax)(struct mn_net *net, int i)
 {
     struct nl *L = &net->L[i];
-    F(mn_softmax_bwd)(DG(L->in[0]), DG(i), OUT(i), net->n, (int)L->out_size);
+    int64_t ys = net->n * L->out_size;
+    for (int p = 0; p < net->passes; p++)
+        F(mn_softmax_bwd)(DG(L->in[0]) + p * ys, DG(i) + p * ys, OUT(i), net->n,
+                          (int)L->out_size);
 }
 
 static const T *F(forward)(struct mn_net *net, const T *x, int n)
@@ -373,14 +408,21 @@ static const T *F(forward)(struct mn_net *net, const T *x, int n)
     return OUT(net->g->output);
 }
 
-static int F(backward)(struct mn_net *net, const T *dout, T *dx, unsigned flags)
+/* Backward of `passes` passes at once (dout [passes][n][out]), pass p's parameter
+ * gradients into gradient row row + p; dx only with one pass. */
+static int F(backward)(struct mn_net *net, const T *dout, T *dx, unsigned flags, int passes,
+                       int row)
 {
-    if (!net || !dout || TI != (net->dt == MN_F64))
+    if (!net || !dout || TI != (net->dt == MN_F64) || passes < 1 ||
+        passes > net->max_passes || row < 0 || row + passes > net->grad_rows ||
+        (passes > 1 && (dx || flags)))
         return MN_EINVAL;
     if ((flags & MN_BW_PER_SAMPLE) && net->grad_rows < net->max_batch)
         return MN_EINVAL;
     if (!net->fwd_done || net->fwd_bn_off != (net->bn_mode == MN_BN_OFF))
         return MN_ESTATE;
+    net->passes = passes;
+    net->prow = row;
     net->stamp++;
     net->dx = dx;
     net->want_dx = dx != NULL;
@@ -388,7 +430,7 @@ static int F(backward)(struct mn_net *net, const T *dout, T *dx, unsigned flags)
     net->pstride = (flags & MN_BW_PER_SAMPLE) ? net->n_params : 0;
     int out = net->g->output;
     if (wants(net, out)) {
-        memcpy(DG(out), dout, (size_t)(net->n * net->L[out].out_size) * sizeof(T));
+        memcpy(DG(out), dout, (size_t)F(dsize)(net, out) * sizeof(T));
         net->L[out].stamp = net->stamp;
     }
     for (int i = out; i > 0; i--) {
@@ -399,7 +441,7 @@ static int F(backward)(struct mn_net *net, const T *dout, T *dx, unsigned flags)
             int j = L->in[k];
             if (wants(net, j) && net->L[j].stamp != net->stamp) {
                 if (net->L[j].galias != i)
-                    memset(DG(j), 0, (size_t)(net->n * net->L[j].out_size) * sizeof(T));
+                    memset(DG(j), 0, (size_t)F(dsize)(net, j) * sizeof(T));
                 net->L[j].stamp = net->stamp;
             }
         }
@@ -777,6 +819,7 @@ struct mn_net *mn_net_create(const struct mn_graph *g, int max_batch,
     net->dt = opts ? opts->dtype : MN_F32;
     net->esz = net->dt == MN_F64 ? sizeof(double) : sizeof(float);
     net->max_batch = max_batch;
+    net->max_passes = opts && opts->max_passes > 1 ? opts->max_passes : 1;
     int n = gc->n;
     net->L = calloc((size_t)n, sizeof *net->L);
     net->views = calloc((size_t)n * 4, sizeof *net->views);
@@ -852,7 +895,8 @@ struct mn_net *mn_net_create(const struct mn_graph *g, int max_batch,
         if (kinds[l->op].window && i) {
             struct mn_shape s = gc->layers[l->in[0]].out;
             L->win = (struct mn_win){1, s.c, s.h, s.w, l->out.c, l->out.h, l->out.w,
-                                     l->kh, l->kw, l->sh, l->sw, l->pad_t, l->pad_l, 0};
+                                     l->kh, l->kw, l->sh, l->sw, l->pad_t, l->pad_l, 0,
+                                     net->max_passes};
             L->win.direct = l->op == MN_OP_CONV2D && mn_conv2d_direct(&L->win);
             int run = l->op == MN_OP_CONV2D && L->run;
             int64_t cs = run ? mn_conv2d_col_size(&L->win) : 0;
@@ -874,6 +918,11 @@ struct mn_net *mn_net_create(const struct mn_graph *g, int max_batch,
     plan_aliases(net);
     if (plan_grads(net, &dpool))
         goto nomem;
+    for (int i = 0; i < n; i++) /* every gradient buffer holds max_passes passes */
+        if (net->L[i].d_off > 0)
+            net->L[i].d_off *= net->max_passes;
+    dpool *= net->max_passes;
+    dtmp *= net->max_passes;
     net->grad_rows = opts && opts->per_sample_grads ? max_batch : 1;
     int64_t elems = net->n_params * (1 + net->grad_rows) + act + stats + dpool +
                     (net->keep_cols ? cols : 0) + ws + dtmp;
@@ -987,12 +1036,22 @@ const double *mn_net_forward_f64(struct mn_net *net, const double *x, int n)
 
 int mn_net_backward(struct mn_net *net, const float *dout, float *dx, unsigned flags)
 {
-    return backward_f32(net, dout, dx, flags);
+    return backward_f32(net, dout, dx, flags, 1, 0);
 }
 
 int mn_net_backward_f64(struct mn_net *net, const double *dout, double *dx, unsigned flags)
 {
-    return backward_f64(net, dout, dx, flags);
+    return backward_f64(net, dout, dx, flags, 1, 0);
+}
+
+int mn_net_backward_passes(struct mn_net *net, const float *douts, int passes, int row)
+{
+    return backward_f32(net, douts, NULL, 0, passes, row);
+}
+
+int mn_net_backward_passes_f64(struct mn_net *net, const double *douts, int passes, int row)
+{
+    return backward_f64(net, douts, NULL, 0, passes, row);
 }
 
 void mn_net_zero_grad(struct mn_net *net)

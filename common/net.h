@@ -76,6 +76,8 @@ struct mn_net_opts {
                              for them; still available: the input, the output, every
                              ReLU site, every input of a conv2d/dwconv2d/dense/BN/max
                              pool layer. Saves memory and first touches. */
+    int max_passes;       /* the most passes mn_net_backward_passes runs at once (0 or
+                             1: one); the gradient memory of the layers grows with it */
 };
 
 /* Kinds of parameter tensors, for mn_net_param_views. */
@@ -156,6 +158,16 @@ enum {
  * OFF mismatch), or MN_EINVAL (element type, MN_BW_PER_SAMPLE without capacity). */
 int mn_net_backward(struct mn_net *net, const float *dout, float *dx, unsigned flags);
 int mn_net_backward_f64(struct mn_net *net, const double *dout, double *dx, unsigned flags);
+
+/* Runs `passes` backward passes through the last forward at once, 1 ≤ passes ≤ the
+ * network's max_passes: douts [passes][n][out] holds one output gradient per pass, and
+ * pass p ACCUMULATES its parameter gradients (batch-summed) into gradient row row + p
+ * (row + passes ≤ grad_rows). Each pass gives exactly what mn_net_backward(net, dout
+ * of that pass, NULL, 0) gives in row 0, bit for bit; the activations the passes share
+ * are read once per group while in cache (the exact NTK's per-sample passes through
+ * training-mode BN). Returns 0, MN_ESTATE as mn_net_backward, or MN_EINVAL. */
+int mn_net_backward_passes(struct mn_net *net, const float *douts, int passes, int row);
+int mn_net_backward_passes_f64(struct mn_net *net, const double *douts, int passes, int row);
 
 /* Sets every gradient row to zero. */
 void mn_net_zero_grad(struct mn_net *net);

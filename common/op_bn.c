@@ -96,46 +96,60 @@ MN_CLONES void F(mn_bn_fwd)(T *y, T *mean, T *var, const T *x, const T *gamma, c
     }
 }
 
-MN_CLONES void F(mn_bn_bwd)(T *dx, int over, T *dgamma, T *dbeta, const T *dy, const T *x,
+MN_CLONES void F(mn_bn_bwd_passes)(T *dx, int over, T *dgamma, T *dbeta, const T *dy,
+                                   const T *x, const T *gamma, const T *mean, const T *var,
+                                   int n, int c, int64_t hw, int frozen, int64_t pstride,
+                                   int passes, int64_t gstride)
+{
+    double m = (double)n * hw;
+    int64_t bs = (int64_t)n * c * hw; /* elements of one pass */
+    for (int ch = 0; ch < c; ch++) {
+        double inv = 1.0 / sqrt((double)var[ch] + MN_BN_EPS), mu = mean[ch];
+        T k = (T)(gamma[ch] * inv);
+        for (int p = 0; p < passes; p++) { /* the channel's x rows stay in cache */
+            const T *dyp = dy + p * bs;
+            T *dgp = dgamma ? dgamma + p * gstride : NULL, *dbp = dbeta ? dbeta + p * gstride : NULL;
+            double sdy = 0, sdyx = 0;
+            for (int i = 0; i < n; i++) {
+                double a, b;
+                F(row_dsums)(dyp + ((int64_t)i * c + ch) * hw, x + ((int64_t)i * c + ch) * hw,
+                             mu, hw, &a, &b);
+                b *= inv;
+                sdy += a;
+                sdyx += b;
+                if (pstride && dgp)
+                    dgp[i * pstride + ch] += (T)b;
+                if (pstride && dbp)
+                    dbp[i * pstride + ch] += (T)a;
+            }
+            if (!pstride && dgp)
+                dgp[ch] += (T)sdyx;
+            if (!pstride && dbp)
+                dbp[ch] += (T)sdy;
+            if (!dx)
+                continue;
+            T cdy = frozen ? 0 : (T)(sdy / m), cx = frozen ? 0 : (T)(sdyx / m * inv);
+            for (int i = 0; i < n; i++) {
+                const T *restrict xc = x + ((int64_t)i * c + ch) * hw;
+                const T *restrict dyc = dyp + ((int64_t)i * c + ch) * hw;
+                T *restrict dxc = dx + p * bs + ((int64_t)i * c + ch) * hw;
+                if (over)
+                    for (int64_t j = 0; j < hw; j++)
+                        dxc[j] = k * (dyc[j] - cdy - (xc[j] - (T)mu) * cx);
+                else
+                    for (int64_t j = 0; j < hw; j++)
+                        dxc[j] += k * (dyc[j] - cdy - (xc[j] - (T)mu) * cx);
+            }
+        }
+    }
+}
+
+void F(mn_bn_bwd)(T *dx, int over, T *dgamma, T *dbeta, const T *dy, const T *x,
                   const T *gamma, const T *mean, const T *var, int n, int c, int64_t hw,
                   int frozen, int64_t pstride)
 {
-    double m = (double)n * hw;
-    for (int ch = 0; ch < c; ch++) {
-        double inv = 1.0 / sqrt((double)var[ch] + MN_BN_EPS), mu = mean[ch];
-        double sdy = 0, sdyx = 0;
-        for (int i = 0; i < n; i++) {
-            double a, b;
-            F(row_dsums)(dy + ((int64_t)i * c + ch) * hw, x + ((int64_t)i * c + ch) * hw, mu,
-                         hw, &a, &b);
-            b *= inv;
-            sdy += a;
-            sdyx += b;
-            if (pstride && dgamma)
-                dgamma[i * pstride + ch] += (T)b;
-            if (pstride && dbeta)
-                dbeta[i * pstride + ch] += (T)a;
-        }
-        if (!pstride && dgamma)
-            dgamma[ch] += (T)sdyx;
-        if (!pstride && dbeta)
-            dbeta[ch] += (T)sdy;
-        if (!dx)
-            continue;
-        T k = (T)(gamma[ch] * inv);
-        T cdy = frozen ? 0 : (T)(sdy / m), cx = frozen ? 0 : (T)(sdyx / m * inv);
-        for (int i = 0; i < n; i++) {
-            const T *restrict xc = x + ((int64_t)i * c + ch) * hw;
-            const T *restrict dyc = dy + ((int64_t)i * c + ch) * hw;
-            T *restrict dxc = dx + ((int64_t)i * c + ch) * hw;
-            if (over)
-                for (int64_t j = 0; j < hw; j++)
-                    dxc[j] = k * (dyc[j] - cdy - (xc[j] - (T)mu) * cx);
-            else
-                for (int64_t j = 0; j < hw; j++)
-                    dxc[j] += k * (dyc[j] - cdy - (xc[j] - (T)mu) * cx);
-        }
-    }
+    F(mn_bn_bwd_passes)(dx, over, dgamma, dbeta, dy, x, gamma, mean, var, n, c, hw, frozen,
+                        pstride, 1, 0);
 }
 
 #undef PARTS

@@ -74,7 +74,8 @@ int64_t mn_conv2d_ws_size(const struct mn_win *d)
     struct dgeo g = dgeo(d);
     int64_t taps = (int64_t)d->co * d->ci * d->kh * d->kw;
     return d->ci * g.xplane + (int64_t)d->co * g.len + d->co * g.qplane + taps +
-           d->ci * g.dlen + taps * 17; /* weight-gradient sums: DACC ≤ 17 elements a tap */
+           d->ci * g.dlen + /* weight-gradient sums: DACC ≤ 17 elements a tap, per pass */
+           taps * 17 * (d->passes > 1 ? d->passes : 1);
 }
 
 #define MN_TMPL_FILE "op_conv.c"
@@ -395,24 +396,57 @@ static void F(direct_fwd)(T *y, T *ws, const T *x, const T *w, const T *b,
     }
 }
 
-/* One sample backward: dx [ci][h][w], dw [co][ci][kh][kw] (either may be NULL);
- * dy [co][ho][wo]; ws as mn_conv2d_ws_size. Weight gradients accumulate in the
- * workspace from the `first` sample of a run on and reach dw at its `last`. */
-static void F(direct_bwd)(T *dx, T *dw, T *ws, const T *dy, const T *x, const T *w,
-                          const struct mn_win *d, int first, int last)
+/* Direct path workspace regions (ws as mn_conv2d_ws_size): xp the padded input, gext
+ * the padded output gradient (weight gradients), gp the padded output gradient (input
+ * gradient), wf the flipped weights, ext the input gradient's sums, acc the weight
+ * gradients' sums of each pass. */
+struct F(dws) {
+    T *xp, *gext, *gp, *wf, *ext, *acc;
+};
+
+static struct F(dws) F(dws_of)(T *ws, const struct mn_win *d)
+{
+    struct dgeo g = dgeo(d);
+    struct F(dws) r;
+    r.xp = ws;
+    r.gext = r.xp + d->ci * g.xplane;
+    r.gp = r.gext + d->co * g.len;
+    r.wf = r.gp + d->co * g.qplane;
+    r.ext = r.wf + (int64_t)d->co * d->ci * d->kh * d->kw;
+    r.acc = r.ext + d->ci * g.dlen;
+    return r;
+}
+
+/* wf [ci][co][kh][kw] ← w [co][ci][kh][kw] transposed and flipped (input gradient). */
+static void F(flip)(T *wf, const T *w, const struct mn_win *d)
+{
+    int kk = d->kh * d->kw;
+    int64_t k = (int64_t)d->ci * kk;
+    for (int o = 0; o < d->co; o++)
+        for (int c = 0; c < d->ci; c++)
+            for (int t = 0; t < kk; t++)
+                wf[((int64_t)c * d->co + o) * kk + t] = w[o * k + (int64_t)c * kk + kk - 1 - t];
+}
+
+/* One sample backward of one pass: dx [ci][h][w], dw [co][ci][kh][kw] (either may be
+ * NULL); dy [co][ho][wo]; r the workspace, its wf already flipped (F(flip)) when dx is
+ * wanted, and its xp already holding this sample's padded input unless `padx`. Weight
+ * gradients accumulate in acc [co·ci·kh·kw][DACC] from the `first` sample of a run on
+ * and reach dw at its `last`. */
+static void F(direct_bwd)(T *dx, T *dw, const struct F(dws) *r, T *acc, const T *dy,
+                          const T *x, const struct mn_win *d, int first, int last, int padx)
 {
     struct dgeo g = dgeo(d);
     int one = fast_1x1(d), kk = d->kh * d->kw;
     int64_t hw = (int64_t)d->h * d->w, k = (int64_t)d->ci * kk;
-    T *xp = ws, *gext = xp + d->ci * g.xplane, *gp = gext + d->co * g.len;
-    T *wf = gp + d->co * g.qplane, *ext = wf + d->co * k, *acc = ext + d->ci * g.dlen;
     if (dw) {
         const T *xin = x, *gin = dy;
         if (!one) {
-            F(pad)(xp, x, d->ci, d->h, d->w, d->pt, d->pl, d->ho + d->kh, g.wp);
-            F(pad)(gext, dy, d->co, d->ho, d->wo, 0, 0, d->ho, g.wp);
-            xin = xp;
-            gin = gext;
+            if (padx)
+                F(pad)(r->xp, x, d->ci, d->h, d->w, d->pt, d->pl, d->ho + d->kh, g.wp);
+            F(pad)(r->gext, dy, d->co, d->ho, d->wo, 0, 0, d->ho, g.wp);
+            xin = r->xp;
+            gin = r->gext;
         }
         int o = 0;
         for (; o + 1 < d->co; o += 2)
@@ -427,22 +461,18 @@ static void F(direct_bwd)(T *dx, T *dw, T *ws, const T *dy, const T *x, const T 
     }
     if (!dx)
         return;
-    for (int o = 0; o < d->co; o++) /* wf [ci][co][kh][kw]: transposed, flipped */
-        for (int c = 0; c < d->ci; c++)
-            for (int t = 0; t < kk; t++)
-                wf[((int64_t)c * d->co + o) * kk + t] = w[o * k + (int64_t)c * kk + kk - 1 - t];
     if (one) {
-        F(taps_all)(dx, hw, 1, dy, hw, d->w, wf, d->co, d->ci, d->co, 1, 1, hw);
+        F(taps_all)(dx, hw, 1, dy, hw, d->w, r->wf, d->co, d->ci, d->co, 1, 1, hw);
         return;
     }
-    F(pad)(gp, dy, d->co, d->ho, d->wo, d->kh - 1 - d->pt, d->kw - 1 - d->pl, d->h + d->kh,
+    F(pad)(r->gp, dy, d->co, d->ho, d->wo, d->kh - 1 - d->pt, d->kw - 1 - d->pl, d->h + d->kh,
            g.wq);
-    F(taps_all)(ext, g.dlen, 0, gp, g.qplane, g.wq, wf, (int64_t)d->co * kk, d->ci, d->co,
-                d->kh, d->kw, g.dlen);
+    F(taps_all)(r->ext, g.dlen, 0, r->gp, g.qplane, g.wq, r->wf, (int64_t)d->co * kk, d->ci,
+                d->co, d->kh, d->kw, g.dlen);
     for (int c = 0; c < d->ci; c++) {
         for (int iy = 0; iy < d->h; iy++) {
             T *restrict xr = dx + c * hw + (int64_t)iy * d->w;
-            const T *restrict er = ext + c * g.dlen + (int64_t)iy * g.wq;
+            const T *restrict er = r->ext + c * g.dlen + (int64_t)iy * g.wq;
             for (int ix = 0; ix < d->w; ix++)
                 xr[ix] += er[ix];
         }
@@ -474,43 +504,57 @@ void F(mn_conv2d_fwd)(T *y, T *col, int keep, T *ws, const T *x, const T *w, con
     }
 }
 
-void F(mn_conv2d_bwd)(T *dx, T *dw, T *db, const T *col, T *ws, const T *dy, const T *x,
-                      const T *w, const struct mn_win *d, int64_t pstride)
+void F(mn_conv2d_bwd_passes)(T *dx, T *dw, T *db, const T *col, T *ws, const T *dy,
+                             const T *x, const T *w, const struct mn_win *d, int64_t pstride,
+                             int passes, int64_t gstride)
 {
     int hw = d->ho * d->wo, k = d->ci * d->kh * d->kw;
     int64_t xs = (int64_t)d->ci * d->h * d->w, ys = (int64_t)d->co * hw;
-    int64_t cs = mn_conv2d_col_size(d);
+    int64_t xb = d->n * xs, yb = d->n * ys; /* one pass of dx, dy */
+    int64_t cs = mn_conv2d_col_size(d), taps = (int64_t)d->co * k;
     int fast = fast_1x1(d);
     T *scol = ws, *dcol = ws + cs;
+    struct F(dws) r = F(dws_of)(ws, d);
+    if (d->direct && dx)
+        F(flip)(r.wf, w, d);
     for (int n = 0; n < d->n; n++) {
-        const T *xn = x + n * xs, *dyn = dy + n * ys, *coln = col ? col + n * cs : scol;
-        if (db)
-            for (int c = 0; c < d->co; c++) {
-                T s = 0;
-                for (int i = 0; i < hw; i++)
-                    s += dyn[(int64_t)c * hw + i];
-                db[n * pstride + c] += s;
+        const T *xn = x + n * xs, *coln = col ? col + n * cs : scol;
+        if (!d->direct && dw && !fast && !col)
+            F(im2col)(scol, xn, d);
+        for (int p = 0; p < passes; p++) { /* sample n's input stays in cache */
+            const T *dyn = dy + p * yb + n * ys;
+            T *dxn = dx ? dx + p * xb + n * xs : NULL;
+            T *dwn = dw ? dw + p * gstride + n * pstride : NULL;
+            if (db)
+                for (int c = 0; c < d->co; c++) {
+                    T s = 0;
+                    for (int i = 0; i < hw; i++)
+                        s += dyn[(int64_t)c * hw + i];
+                    db[p * gstride + n * pstride + c] += s;
+                }
+            if (d->direct) {
+                F(direct_bwd)(dxn, dwn, &r, r.acc + p * taps * DACC, dyn, xn, d,
+                              pstride || n == 0, pstride || n == d->n - 1, p == 0);
+                continue;
             }
-        if (d->direct) {
-            F(direct_bwd)(dx ? dx + n * xs : NULL, dw ? dw + n * pstride : NULL, ws, dyn, xn,
-                          w, d, pstride || n == 0, pstride || n == d->n - 1);
-            continue;
-        }
-        if (dw) {
-            if (!fast && !col)
-                F(im2col)(scol, xn, d);
-            F(mn_gemm)(0, 1, d->co, k, hw, 1, dyn, hw, fast ? xn : coln, hw, 1,
-                       dw + n * pstride, k);
-        }
-        if (dx) {
-            if (fast) {
-                F(mn_gemm)(1, 0, d->ci, hw, d->co, 1, w, k, dyn, hw, 1, dx + n * xs, hw);
-            } else {
-                F(mn_gemm)(1, 0, k, hw, d->co, 1, w, k, dyn, hw, 0, dcol, hw);
-                F(col2im)(dx + n * xs, dcol, d);
+            if (dw)
+                F(mn_gemm)(0, 1, d->co, k, hw, 1, dyn, hw, fast ? xn : coln, hw, 1, dwn, k);
+            if (dx) {
+                if (fast) {
+                    F(mn_gemm)(1, 0, d->ci, hw, d->co, 1, w, k, dyn, hw, 1, dxn, hw);
+                } else {
+                    F(mn_gemm)(1, 0, k, hw, d->co, 1, w, k, dyn, hw, 0, dcol, hw);
+                    F(col2im)(dxn, dcol, d);
+                }
             }
         }
     }
+}
+
+void F(mn_conv2d_bwd)(T *dx, T *dw, T *db, const T *col, T *ws, const T *dy, const T *x,
+                      const T *w, const struct mn_win *d, int64_t pstride)
+{
+    F(mn_conv2d_bwd_passes)(dx, dw, db, col, ws, dy, x, w, d, pstride, 1, 0);
 }
 
 void F(mn_dwconv2d_fwd)(T *y, const T *x, const T *w, const T *b, const struct mn_win *d)

@@ -6,6 +6,13 @@
  * the batch into one buffer, otherwise sample i's gradient goes to dw + i·pstride
  * (per-sample gradients).
  *
+ * The *_passes variants run `passes` backward passes through one forward at once:
+ * gradient tensors (dy, dx) carry a leading pass dimension over their usual shape
+ * ([passes][n][...], pass p at p·n·size), activations are shared, and pass p's
+ * parameter gradients go to dw + p·gstride (and + i·pstride per sample as above).
+ * Each pass computes exactly what a separate call would; the shared activations are
+ * read while they are in cache. The plain kernel is the one-pass case.
+ *
  * Every kernel exists as name_f32 (float) and name_f64 (double), compiled from one
  * source (op_tmpl.h). Files: op_conv.c (conv2d, dwconv2d), op_pool.c (avg/max pool,
  * global pools), op_bn.c (batch norm), op_misc.c (activations, add, dense, softmax). */
@@ -34,10 +41,12 @@
 /* Geometry of a sliding-window op (conv2d, dwconv2d, pools) for a batch: input
  * [n][ci][h][w], output [n][co][ho][wo], kernel kh×kw, stride sh×sw, top and left
  * padding pt, pl (bottom/right padding is implied by ho, wo). conv2d only: `direct`
- * selects the direct path over im2col + GEMM (set only where mn_conv2d_direct_ok). */
+ * selects the direct path over im2col + GEMM (set only where mn_conv2d_direct_ok);
+ * `passes` is the most backward passes one call runs (conv2d's *_passes; 0 means 1),
+ * which sizes the workspace. */
 struct mn_win {
     int n, ci, h, w, co, ho, wo, kh, kw, sh, sw, pt, pl;
-    int direct;
+    int direct, passes;
 };
 
 /* Output positions o in [*lo, *hi) of a window op whose input index o·s − p + k (k the
@@ -91,6 +100,9 @@ static inline void mn_gemm_f64(int ta, int tb, int m, int n, int k, double alpha
     void mn_conv2d_bwd##S(T *dx, T *dw, T *db, const T *col, T *ws, const T *dy,        \
                           const T *x, const T *w, const struct mn_win *d,                \
                           int64_t pstride);                                              \
+    void mn_conv2d_bwd_passes##S(T *dx, T *dw, T *db, const T *col, T *ws, const T *dy, \
+                                 const T *x, const T *w, const struct mn_win *d,         \
+                                 int64_t pstride, int passes, int64_t gstride);          \
     /* depthwise conv2d (ci == co). y [n][c][ho][wo]; x [n][c][h][w]; w [c][kh][kw];     \
      * b [c] or NULL. */                                                                 \
     void mn_dwconv2d_fwd##S(T *y, const T *x, const T *w, const T *b,                   \
@@ -122,6 +134,10 @@ static inline void mn_gemm_f64(int ta, int tb, int m, int n, int k, double alpha
     void mn_bn_bwd##S(T *dx, int over, T *dgamma, T *dbeta, const T *dy, const T *x,    \
                       const T *gamma, const T *mean, const T *var, int n, int c,         \
                       int64_t hw, int frozen, int64_t pstride);                          \
+    void mn_bn_bwd_passes##S(T *dx, int over, T *dgamma, T *dbeta, const T *dy,         \
+                             const T *x, const T *gamma, const T *mean, const T *var,    \
+                             int n, int c, int64_t hw, int frozen, int64_t pstride,      \
+                             int passes, int64_t gstride);                               \
     /* activation (relu or relu6; none copies). y [size]; x [size]; y == x allowed. */   \
     void mn_act_fwd##S(T *y, const T *x, int64_t size, enum mn_act act);                \
     /* dx [size] += dy · act'(from y); y the forward output. */                          \

@@ -553,10 +553,11 @@ struct mn_net *mn_proxy_net(struct mn_proxy_ctx *ctx, int max_batch,
     static const enum mn_init schemes[PI_COUNT] = {
         [PI_TORCH] = MN_INIT_TORCH, [PI_FAN_IN] = MN_INIT_KAIMING_FAN_IN,
         [PI_FAN_OUT] = MN_INIT_KAIMING_FAN_OUT, [PI_GAUSSIAN] = MN_INIT_TORCH};
-    struct mn_net_opts o = opts ? *opts : (struct mn_net_opts){MN_F32, 0, 0, 1};
+    struct mn_net_opts o = opts ? *opts : (struct mn_net_opts){MN_F32, 0, 0, 1, 0};
     if (!ctx->net || ctx->net_batch != max_batch || ctx->net_opts.dtype != o.dtype ||
         ctx->net_opts.per_sample_grads != o.per_sample_grads ||
-        ctx->net_opts.keep_cols != o.keep_cols || ctx->net_opts.share_acts != o.share_acts) {
+        ctx->net_opts.keep_cols != o.keep_cols || ctx->net_opts.share_acts != o.share_acts ||
+        ctx->net_opts.max_passes != o.max_passes) {
         mn_net_free(ctx->net);
         ctx->net = mn_net_create(ctx->g, max_batch, &o, ctx->err);
         ctx->net_batch = max_batch;

@@ -53,31 +53,31 @@ static int gram(struct mn_net *net, const float *J, int n, double *G)
     return MN_OK;
 }
 
-/* Fills the n gradient rows with J: one backward per sample (exact) or one backward
- * with per-sample rows (fast). */
+/* Backward passes the exact mode runs at once (mn_net_backward_passes): each reads
+ * the forward's activations once per group. */
+#define PASSES 4
+
+/* Fills the n gradient rows with J: one backward per sample (exact; PASSES at a time,
+ * dout [PASSES][n][classes]) or one backward with per-sample rows (fast). */
 static int jacobian(struct mn_net *net, int n, int64_t classes, enum mn_ntk_mode mode,
                     float *dout)
 {
-    float *grads = mn_net_grads(net);
-    int64_t np = mn_net_n_params(net);
     int rc;
+    mn_net_zero_grad(net);
     if (mode == NTK_FAST) {
         for (int64_t i = 0; i < n * classes; i++)
             dout[i] = 1.0f;
-        mn_net_zero_grad(net);
         return mn_net_backward(net, dout, NULL, MN_BW_PER_SAMPLE);
     }
-    memset(dout, 0, (size_t)(n * classes) * sizeof *dout);
-    for (int s = n - 1; s >= 0; s--) { /* row 0 is the scratch row: sample 0 last */
-        for (int64_t k = 0; k < classes; k++)
-            dout[s * classes + k] = 1.0f;
-        memset(grads, 0, (size_t)np * sizeof *grads);
-        if ((rc = mn_net_backward(net, dout, NULL, 0)))
+    int64_t one = n * classes; /* elements of one pass's dout */
+    for (int s = 0; s < n; s += PASSES) {
+        int passes = n - s < PASSES ? n - s : PASSES;
+        memset(dout, 0, (size_t)(passes * one) * sizeof *dout);
+        for (int p = 0; p < passes; p++) /* pass p: sample s + p's summed logits */
+            for (int64_t k = 0; k < classes; k++)
+                dout[p * one + (s + p) * classes + k] = 1.0f;
+        if ((rc = mn_net_backward_passes(net, dout, passes, s)))
             return rc;
-        for (int64_t k = 0; k < classes; k++)
-            dout[s * classes + k] = 0.0f;
-        if (s > 0)
-            memcpy(grads + s * np, grads, (size_t)np * sizeof *grads);
     }
     return MN_OK;
 }
@@ -86,13 +86,14 @@ int mn_proxy_ntk_setup(struct mn_proxy_ctx *ctx, struct mn_ntk_run *run)
 {
     int n = ctx->s->batch_size, rc;
     /* exact: one forward serves n backward passes, so keep the im2col columns */
-    struct mn_net_opts opts = {MN_F32, 1, ctx->s->mode == NTK_EXACT, 1};
+    int exact = ctx->s->mode == NTK_EXACT;
+    struct mn_net_opts opts = {MN_F32, 1, exact, 1, exact ? PASSES : 1};
     *run = (struct mn_ntk_run){.n = n, .classes = mn_proxy_out_size(ctx->g),
                                .mode = ctx->s->mode};
     if (!(run->net = mn_proxy_net(ctx, n, &opts)))
         return ctx->err->code;
     run->x = malloc((size_t)(n * mn_proxy_in_size(ctx->g)) * sizeof *run->x);
-    run->dout = malloc((size_t)(n * run->classes) * sizeof *run->dout);
+    run->dout = malloc((size_t)(n * run->classes) * (exact ? PASSES : 1) * sizeof *run->dout);
     run->G = malloc((size_t)n * (size_t)n * sizeof *run->G);
     run->w = malloc((size_t)n * sizeof *run->w);
     if (!run->x || !run->dout || !run->G || !run->w)

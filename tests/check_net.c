@@ -95,7 +95,7 @@ static double *rnd(int64_t n, struct mn_rng *r)
 
 static struct mn_net *make(const struct mn_graph *g, int batch, enum mn_dtype dt, int ps)
 {
-    struct mn_net_opts o = {dt, ps, 0, 0};
+    struct mn_net_opts o = {dt, ps, 0, 0, 0};
     struct mn_error err;
     struct mn_net *net = mn_net_create(g, batch, &o, &err);
     ck_assert_msg(net != NULL, "%s", err.message);
@@ -447,7 +447,7 @@ START_TEST(errors)
     struct mn_graph *g = unas();
     ck_assert_ptr_null(mn_net_create(g, 0, NULL, &err));
     ck_assert_int_eq(err.code, MN_EINVAL);
-    struct mn_net_opts bad = {(enum mn_dtype)7, 0, 0, 0};
+    struct mn_net_opts bad = {(enum mn_dtype)7, 0, 0, 0, 0};
     ck_assert_ptr_null(mn_net_create(g, 2, &bad, &err));
     struct mn_graph *h = mn_graph_clone(g);
     h->layers[3].out.c = 99; /* inconsistent shape */
@@ -564,7 +564,7 @@ START_TEST(kept_columns_change_nothing)
     int n = 4;
     struct mn_net *net[2];
     for (int k = 0; k < 2; k++) {
-        struct mn_net_opts o = {MN_F32, 1, k, 0};
+        struct mn_net_opts o = {MN_F32, 1, k, 0, 0};
         struct mn_error err;
         net[k] = mn_net_create(g, n, &o, &err);
         ck_assert_msg(net[k] != NULL, "%s", err.message);
@@ -612,7 +612,7 @@ START_TEST(shared_outputs_change_nothing)
         struct mn_graph *g = gs[gi];
         struct mn_net *net[3];
         for (int k = 0; k < 3; k++) {
-            struct mn_net_opts o = {MN_F32, 1, k == 2, k > 0};
+            struct mn_net_opts o = {MN_F32, 1, k == 2, k > 0, 0};
             struct mn_error err;
             net[k] = mn_net_create(g, n, &o, &err);
             ck_assert_msg(net[k] != NULL, "%s", err.message);
@@ -697,6 +697,74 @@ START_TEST(shared_outputs_change_nothing)
 }
 END_TEST
 
+/* mn_net_backward_passes gives, pass for pass, bit for bit what separate
+ * mn_net_backward calls give (every layer kind, direct and im2col convolutions, kept
+ * columns and shared outputs, BN in every mode), into the rows it is told; it refuses
+ * more passes than the network was built for, rows out of range, and dx/flags. */
+START_TEST(grouped_passes_match_separate_ones)
+{
+    struct mn_graph *gs[4] = {nb201(3, 1, 8, 4, arch_a), nb201(16, 1, 8, 3, arch_a), unas(),
+                              nb201(3, 1, 8, 4, arch_b)};
+    enum { N = 3, P = 3 };
+    for (int gi = 0; gi < 4; gi++)
+        for (int v = 0; v < 4 * MN_BN_COUNT; v++) {
+            int keep = v & 1, share = (v >> 1) & 1;
+            enum mn_bn_mode mode = (enum mn_bn_mode)(v / 4);
+            struct mn_net *net[2];
+            for (int k = 0; k < 2; k++) {
+                struct mn_net_opts o = {MN_F32, 1, keep, share, k ? P : 1};
+                struct mn_error err;
+                net[k] = mn_net_create(gs[gi], N, &o, &err);
+                ck_assert_msg(net[k] != NULL, "%s", err.message);
+                mn_net_init_params(net[k], MN_INIT_TORCH, 7);
+                mn_net_set_bn_mode(net[k], mode);
+            }
+            struct mn_rng rng;
+            mn_rng_seed(&rng, 11, (uint64_t)(gi * 100 + v));
+            int64_t nx = N * in_size(net[0]), no = N * out_size(net[0]);
+            int64_t np = mn_net_n_params(net[0]);
+            float *x = malloc((size_t)nx * sizeof *x), *r = malloc((size_t)(P * no) * sizeof *r);
+            float *want = malloc((size_t)(P * np) * sizeof *want);
+            for (int64_t i = 0; i < nx; i++)
+                x[i] = (float)mn_rng_normal(&rng);
+            for (int64_t i = 0; i < P * no; i++)
+                r[i] = (float)mn_rng_normal(&rng);
+            for (int k = 0; k < 2; k++)
+                ck_assert_ptr_nonnull(mn_net_forward(net[k], x, N));
+            for (int p = 0; p < P; p++) {
+                mn_net_zero_grad(net[0]);
+                ck_assert_int_eq(mn_net_backward(net[0], r + p * no, NULL, 0), 0);
+                memcpy(want + p * np, mn_net_grads(net[0]), (size_t)np * sizeof *want);
+            }
+            mn_net_zero_grad(net[1]);
+            ck_assert_int_eq(mn_net_backward_passes(net[1], r, P, 0), 0);
+            ck_assert_int_eq(memcmp(want, mn_net_grads(net[1]), (size_t)(P * np) * sizeof *want),
+                             0);
+            /* fewer passes, at a later row; row 0 untouched */
+            mn_net_zero_grad(net[1]);
+            ck_assert_int_eq(mn_net_backward_passes(net[1], r + no, 2, 1), 0);
+            for (int64_t i = 0; i < np; i++)
+                ck_assert_float_eq(mn_net_grads(net[1])[i], 0.0f);
+            ck_assert_int_eq(memcmp(want + np, mn_net_grads(net[1]) + np,
+                                    (size_t)(2 * np) * sizeof *want),
+                             0);
+            ck_assert_int_eq(mn_net_backward_passes(net[1], r, P + 1, 0), MN_EINVAL);
+            ck_assert_int_eq(mn_net_backward_passes(net[1], r, 2, 2), MN_EINVAL);
+            ck_assert_int_eq(mn_net_backward_passes(net[1], r, 0, 0), MN_EINVAL);
+            ck_assert_int_eq(mn_net_backward_passes(net[0], r, 2, 0), MN_EINVAL);
+            ck_assert_int_eq(mn_net_backward_passes_f64(net[1], (const double *)r, 1, 0),
+                             MN_EINVAL);
+            free(x);
+            free(r);
+            free(want);
+            mn_net_free(net[0]);
+            mn_net_free(net[1]);
+        }
+    for (int gi = 0; gi < 4; gi++)
+        mn_graph_free(gs[gi]);
+}
+END_TEST
+
 Suite *net_suite(void)
 {
     Suite *s = suite_create("net");
@@ -714,6 +782,7 @@ Suite *net_suite(void)
     tcase_add_test(tc, duplicate_layers_computed_once);
     tcase_add_test(tc, kept_columns_change_nothing);
     tcase_add_test(tc, shared_outputs_change_nothing);
+    tcase_add_test(tc, grouped_passes_match_separate_ones);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -100,7 +100,7 @@ static struct mn_win win(int n, int ci, int h, int w, int co, int kh, int kw, in
                          int sw, int pt, int pb, int pl, int pr)
 {
     struct mn_win d = {n, ci, h, w, co, (h + pt + pb - kh) / sh + 1,
-                       (w + pl + pr - kw) / sw + 1, kh, kw, sh, sw, pt, pl, 0};
+                       (w + pl + pr - kw) / sw + 1, kh, kw, sh, sw, pt, pl, 0, 0};
     return d;
 }
 
