@@ -56,6 +56,37 @@ MN_CLONES void F(mn_avgpool_fwd)(T *y, const T *x, const struct mn_win *d, int c
 
 #define POOL_CHUNK 256 /* output columns whose gradients are spread at a time */
 
+/* Stride 1: input row dr [w] receives the shares g [ox − c0] of output columns ox in
+ * [c0, c1), each element its shares in ascending ox (kernel column descending), as
+ * the column loops of the general case add them, but summed in a register rather than
+ * stored back after each kernel column. */
+static inline MN_INLINE void F(spread_row)(T *restrict dr, const T *restrict g, int c0, int c1,
+                                           int pl, int kw, int w)
+{
+    const T *gk = g + pl - c0; /* gk[ix − kx]: the share of ox = ix + pl − kx */
+    int a = c0 - pl, b = c1 - pl + kw - 1; /* ix receiving any share */
+    int ia = a + kw - 1, ib = c1 - pl;      /* ix receiving all kw shares */
+    a = a < 0 ? 0 : a;
+    b = b > w ? w : b;
+    ia = ia < a ? a : ia > b ? b : ia;
+    ib = ib > b ? b : ib < ia ? ia : ib;
+    for (int ix = a; ix < b; ix++) {
+        if (ix == ia && kw == 3) { /* the interior, where every share exists */
+            for (; ix < ib; ix++)
+                dr[ix] = ((dr[ix] + gk[ix - 2]) + gk[ix - 1]) + gk[ix];
+            if (ix >= b)
+                break;
+        }
+        T v = dr[ix];
+        for (int kx = kw - 1; kx >= 0; kx--) {
+            int ox = ix + pl - kx;
+            if (ox >= c0 && ox < c1)
+                v += gk[ix - kx];
+        }
+        dr[ix] = v;
+    }
+}
+
 MN_CLONES void F(mn_avgpool_bwd)(T *dx, const T *dy, const struct mn_win *d, int cip)
 {
     int64_t hw = (int64_t)d->h * d->w, ohw = (int64_t)d->ho * d->wo;
@@ -75,19 +106,17 @@ MN_CLONES void F(mn_avgpool_bwd)(T *dx, const T *dy, const struct mn_win *d, int
                 }
                 /* kernel columns descending: each input element then receives its
                  * windows' shares in ascending output order */
-                for (int iy = y0; iy < y1; iy++)
+                for (int iy = y0; iy < y1 && d->sw == 1; iy++)
+                    F(spread_row)(dxc + (int64_t)iy * d->w, g, c0, c1, d->pl, d->kw, d->w);
+                for (int iy = y0; iy < y1 && d->sw != 1; iy++)
                     for (int kx = d->kw - 1; kx >= 0; kx--) {
                         int lo, hi;
                         mn_win_span(&lo, &hi, kx, d->pl, d->sw, d->w, d->wo);
                         lo = lo > c0 ? lo : c0;
                         hi = hi < c1 ? hi : c1;
                         int64_t off = (int64_t)iy * d->w - d->pl + kx;
-                        if (d->sw == 1)
-                            for (int ox = lo; ox < hi; ox++)
-                                dxc[off + ox] += g[ox - c0];
-                        else
-                            for (int ox = lo; ox < hi; ox++)
-                                dxc[off + (int64_t)ox * d->sw] += g[ox - c0];
+                        for (int ox = lo; ox < hi; ox++)
+                            dxc[off + (int64_t)ox * d->sw] += g[ox - c0];
                     }
             }
         }

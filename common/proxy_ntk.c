@@ -55,7 +55,9 @@ static int gram(struct mn_net *net, const float *J, int n, double *G)
 
 /* Backward passes the exact mode runs at once (mn_net_backward_passes): each reads
  * the forward's activations once per group. */
+#ifndef PASSES
 #define PASSES 4
+#endif
 
 /* Fills the n gradient rows with J: one backward per sample (exact; PASSES at a time,
  * dout [PASSES][n][classes]) or one backward with per-sample rows (fast). */

@@ -358,6 +358,54 @@ START_TEST(avgpool_backward)
 }
 END_TEST
 
+/* Float average pool backward gives, bit for bit, what the plain window loops give
+ * (each output's share added to its window in output order), onto a gradient that
+ * already holds values: stride 1 (spread in registers, rows longer than a chunk)
+ * and strided. */
+START_TEST(avgpool_backward_order)
+{
+    struct mn_win ds[] = {win(2, 2, 5, 6, 2, 3, 3, 1, 1, 1, 1, 1, 1),
+                          win(1, 2, 4, 300, 2, 3, 3, 1, 1, 1, 1, 1, 1),
+                          win(1, 1, 6, 9, 1, 5, 5, 1, 1, 2, 2, 2, 2),
+                          win(1, 1, 6, 7, 1, 2, 3, 1, 1, 0, 1, 0, 2),
+                          win(1, 1, 3, 2, 1, 3, 3, 1, 1, 1, 1, 1, 1),
+                          win(2, 3, 6, 6, 3, 2, 2, 2, 2, 0, 0, 0, 0)};
+    struct mn_rng r;
+    mn_rng_seed(&r, 21, 0);
+    for (int k = 0; k < (int)(sizeof ds / sizeof ds[0]); k++)
+        for (int cip = 0; cip < 2; cip++) {
+            const struct mn_win *d = &ds[k];
+            int64_t nx = xsize(d), ny = ysize(d);
+            float *dy = malloc((size_t)ny * sizeof *dy), *got = malloc((size_t)nx * sizeof *got);
+            float *want = malloc((size_t)nx * sizeof *want);
+            for (int64_t i = 0; i < ny; i++)
+                dy[i] = (float)mn_rng_normal(&r);
+            for (int64_t i = 0; i < nx; i++)
+                got[i] = want[i] = (float)mn_rng_normal(&r);
+            mn_avgpool_bwd_f32(got, dy, d, cip);
+            for (int nc = 0; nc < d->n * d->ci; nc++)
+                for (int oy = 0; oy < d->ho; oy++)
+                    for (int ox = 0; ox < d->wo; ox++) {
+                        int y0 = oy * d->sh - d->pt, x0 = ox * d->sw - d->pl;
+                        int y1 = y0 + d->kh > d->h ? d->h : y0 + d->kh;
+                        int x1 = x0 + d->kw > d->w ? d->w : x0 + d->kw;
+                        y0 = y0 < 0 ? 0 : y0;
+                        x0 = x0 < 0 ? 0 : x0;
+                        float g = dy[((int64_t)nc * d->ho + oy) * d->wo + ox] /
+                                  (float)(cip ? d->kh * d->kw : (y1 - y0) * (x1 - x0));
+                        for (int iy = y0; iy < y1; iy++)
+                            for (int ix = x0; ix < x1; ix++)
+                                want[((int64_t)nc * d->h + iy) * d->w + ix] += g;
+                    }
+            ck_assert_msg(memcmp(got, want, (size_t)nx * sizeof *got) == 0, "geometry %d cip %d",
+                          k, cip);
+            free(dy);
+            free(got);
+            free(want);
+        }
+}
+END_TEST
+
 START_TEST(maxpool_backward)
 {
     check_pool(win(2, 2, 6, 6, 2, 3, 3, 2, 2, 1, 1, 1, 1), 0, 1);
@@ -658,6 +706,7 @@ Suite *ops_suite(void)
     tcase_add_test(tc, dwconv2d_kernels);
     tcase_add_test(tc, pool_values);
     tcase_add_test(tc, avgpool_backward);
+    tcase_add_test(tc, avgpool_backward_order);
     tcase_add_test(tc, maxpool_backward);
     tcase_add_test(tc, global_pool_backward);
     tcase_add_test(tc, batchnorm_train);
