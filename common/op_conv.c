@@ -155,11 +155,14 @@ typedef T F(vec) __attribute__((vector_size(32)));
 #define VLOAD(v, p) memcpy(&(v), (p), sizeof(v))
 #define VSTORE(p, v) memcpy((p), &(v), sizeof(v))
 
-/* dst [c][rows][wd] ← src [c][h][w] placed at row top, column left; zeros elsewhere. */
+/* dst [c][rows][wd] ← src [c][h][w] placed at row top, column left; zeros elsewhere,
+ * which only a `fresh` dst needs written: a kernel call pads into the same place with
+ * the same geometry sample after sample, so the zeros stay. */
 static void F(pad)(T *dst, const T *src, int c, int h, int w, int top, int left, int rows,
-                   int wd)
+                   int wd, int fresh)
 {
-    memset(dst, 0, (size_t)c * rows * wd * sizeof *dst);
+    if (fresh)
+        memset(dst, 0, (size_t)c * rows * wd * sizeof *dst);
     for (int k = 0; k < c; k++)
         for (int y = 0; y < h; y++)
             memcpy(dst + ((int64_t)k * rows + top + y) * wd + left,
@@ -371,7 +374,7 @@ static void F(acc_fold)(T *dw, const T *acc, int64_t taps)
 
 /* One sample forward: y [co][ho][wo]; ws as mn_conv2d_ws_size. */
 static void F(direct_fwd)(T *y, T *ws, const T *x, const T *w, const T *b,
-                          const struct mn_win *d)
+                          const struct mn_win *d, int fresh)
 {
     struct dgeo g = dgeo(d);
     int64_t ohw = (int64_t)d->ho * d->wo, k = (int64_t)d->ci * d->kh * d->kw;
@@ -383,7 +386,7 @@ static void F(direct_fwd)(T *y, T *ws, const T *x, const T *w, const T *b,
         return;
     }
     T *xp = ws, *ext = ws + d->ci * g.xplane;
-    F(pad)(xp, x, d->ci, d->h, d->w, d->pt, d->pl, d->ho + d->kh, g.wp);
+    F(pad)(xp, x, d->ci, d->h, d->w, d->pt, d->pl, d->ho + d->kh, g.wp, fresh);
     F(taps_all)(ext, g.len, 0, xp, g.xplane, g.wp, w, k, d->co, d->ci, d->kh, d->kw, g.len);
     for (int o = 0; o < d->co; o++) {
         T bo = b ? b[o] : 0;
@@ -432,9 +435,11 @@ static void F(flip)(T *wf, const T *w, const struct mn_win *d)
  * NULL); dy [co][ho][wo]; r the workspace, its wf already flipped (F(flip)) when dx is
  * wanted, and its xp already holding this sample's padded input unless `padx`. Weight
  * gradients accumulate in acc [co·ci·kh·kw][DACC] from the `first` sample of a run on
- * and reach dw at its `last`. */
+ * and reach dw at its `last`. `fresh`: the first sample and pass of a kernel call (pads
+ * write their zeros). */
 static void F(direct_bwd)(T *dx, T *dw, const struct F(dws) *r, T *acc, const T *dy,
-                          const T *x, const struct mn_win *d, int first, int last, int padx)
+                          const T *x, const struct mn_win *d, int first, int last, int padx,
+                          int fresh)
 {
     struct dgeo g = dgeo(d);
     int one = fast_1x1(d), kk = d->kh * d->kw;
@@ -443,8 +448,8 @@ static void F(direct_bwd)(T *dx, T *dw, const struct F(dws) *r, T *acc, const T 
         const T *xin = x, *gin = dy;
         if (!one) {
             if (padx)
-                F(pad)(r->xp, x, d->ci, d->h, d->w, d->pt, d->pl, d->ho + d->kh, g.wp);
-            F(pad)(r->gext, dy, d->co, d->ho, d->wo, 0, 0, d->ho, g.wp);
+                F(pad)(r->xp, x, d->ci, d->h, d->w, d->pt, d->pl, d->ho + d->kh, g.wp, fresh);
+            F(pad)(r->gext, dy, d->co, d->ho, d->wo, 0, 0, d->ho, g.wp, fresh);
             xin = r->xp;
             gin = r->gext;
         }
@@ -466,7 +471,7 @@ static void F(direct_bwd)(T *dx, T *dw, const struct F(dws) *r, T *acc, const T 
         return;
     }
     F(pad)(r->gp, dy, d->co, d->ho, d->wo, d->kh - 1 - d->pt, d->kw - 1 - d->pl, d->h + d->kh,
-           g.wq);
+           g.wq, fresh);
     F(taps_all)(r->ext, g.dlen, 0, r->gp, g.qplane, g.wq, r->wf, (int64_t)d->co * kk, d->ci,
                 d->co, d->kh, d->kw, g.dlen);
     for (int c = 0; c < d->ci; c++) {
@@ -492,7 +497,7 @@ void F(mn_conv2d_fwd)(T *y, T *col, int keep, T *ws, const T *x, const T *w, con
         const T *xn = x + n * xs;
         T *yn = y + n * ys, *coln = keep ? col + n * cs : ws;
         if (d->direct) {
-            F(direct_fwd)(yn, ws, xn, w, b, d);
+            F(direct_fwd)(yn, ws, xn, w, b, d, n == 0);
             continue;
         }
         if (!fast)
@@ -534,7 +539,8 @@ void F(mn_conv2d_bwd_passes)(T *dx, T *dw, T *db, const T *col, T *ws, const T *
                 }
             if (d->direct) {
                 F(direct_bwd)(dxn, dwn, &r, r.acc + p * taps * DACC, dyn, xn, d,
-                              pstride || n == 0, pstride || n == d->n - 1, p == 0);
+                              pstride || n == 0, pstride || n == d->n - 1, p == 0,
+                              n == 0 && p == 0);
                 continue;
             }
             if (dw)

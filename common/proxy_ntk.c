@@ -55,7 +55,7 @@ static int gram(struct mn_net *net, const float *J, int n, double *G)
 
 /* Backward passes the exact mode runs at once (mn_net_backward_passes): each reads
  * the forward's activations once per group. */
-#ifndef PASSES
+#ifndef PASSES /* a benchmark build may choose another group size (-DPASSES=n) */
 #define PASSES 4
 #endif
 
