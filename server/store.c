@@ -162,7 +162,7 @@ struct mn_store *mn_store_open(const char *path, struct mn_error *err)
      * work: the candidates are open again and get scored again. */
     if (exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
                     "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; "
-                    "PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint=8192", err))
+                    "PRAGMA cache_size=-4096; PRAGMA wal_autocheckpoint=8192", err))
         goto fail;
     if (migrate(s->db, err))
         goto fail;
