@@ -252,38 +252,40 @@ static int parse_container(struct parser *ps, cJSON *n, int depth)
     return 1;
 }
 
+/* The literal word at ps->p into n as type (valueint set as cJSON sets it). */
+static int parse_literal(struct parser *ps, cJSON *n, const char *word, int type)
+{
+    size_t len = strlen(word);
+    if ((size_t)(ps->end - ps->p) < len || memcmp(ps->p, word, len) != 0)
+        return 0;
+    n->type = type;
+    n->valueint = type == cJSON_True;
+    ps->p += len;
+    return 1;
+}
+
 /* The value at ps->p, or NULL (ps->p then points near the error). */
 static cJSON *parse_value(struct parser *ps, int depth)
 {
-    static const struct {
-        const char *word;
-        int type, valueint;
-    } literals[] = {{"null", cJSON_NULL, 0}, {"false", cJSON_False, 0}, {"true", cJSON_True, 1}};
-    if (ps->p >= ps->end)
-        return NULL;
-    cJSON *n = new_node(ps, cJSON_Invalid);
+    cJSON *n = ps->p < ps->end ? new_node(ps, cJSON_Invalid) : NULL;
     if (!n)
         return NULL;
-    size_t left = (size_t)(ps->end - ps->p);
-    for (size_t i = 0; i < sizeof literals / sizeof literals[0]; i++) {
-        size_t wl = strlen(literals[i].word);
-        if (left >= wl && memcmp(ps->p, literals[i].word, wl) == 0) {
-            n->type = literals[i].type;
-            n->valueint = literals[i].valueint;
-            ps->p += wl;
-            return n;
-        }
-    }
     unsigned char c = *ps->p;
-    if (c == '"') {
+    int ok = 0;
+    if (c == 'n')
+        ok = parse_literal(ps, n, "null", cJSON_NULL);
+    else if (c == 'f')
+        ok = parse_literal(ps, n, "false", cJSON_False);
+    else if (c == 't')
+        ok = parse_literal(ps, n, "true", cJSON_True);
+    else if (c == '"') {
         n->type = cJSON_String;
-        return (n->valuestring = parse_string(ps)) ? n : NULL;
-    }
-    if (c == '-' || (c >= '0' && c <= '9'))
-        return parse_number(ps, n) ? n : NULL;
-    if (c == '[' || c == '{')
-        return parse_container(ps, n, depth) ? n : NULL;
-    return NULL;
+        ok = (n->valuestring = parse_string(ps)) != NULL;
+    } else if (c == '-' || (c >= '0' && c <= '9'))
+        ok = parse_number(ps, n);
+    else if (c == '[' || c == '{')
+        ok = parse_container(ps, n, depth);
+    return ok ? n : NULL;
 }
 
 int mn_jsondoc_parse(const char *text, size_t len, struct mn_jsondoc **doc, size_t *err_at)

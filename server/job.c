@@ -33,6 +33,7 @@ static void job_free(struct mn_job *j)
     mn_queue_free(j->queue);
     mn_front_free(j->front);
     free(j->lease_json);
+    free(j->scale_text);
     free(j);
 }
 
@@ -421,39 +422,55 @@ static cJSON *scale_json(const struct mn_job *j)
 int mn_job_save(struct mn_job *j)
 {
     static const char sql[] =
-        "UPDATE jobs SET status=?, reason=?, finished_at=?, updated_at=?, n_proposed=?, "
-        "n_rejected=?, n_scored=?, n_done=?, generation=?, stale=?, hypervolume=?, scale=?, "
-        "strategy_state=coalesce(?13, strategy_state) WHERE id=?14";
+        "UPDATE jobs SET updated_at=?1, n_proposed=?2, n_rejected=?3, n_scored=?4, n_done=?5, "
+        "generation=?6, stale=?7, hypervolume=?8, scale=?9, "
+        "strategy_state=coalesce(?10, strategy_state) WHERE id=?11";
     sqlite3_stmt *st = mn_store_prep(j->store, sql);
     if (!st)
         return MN_EDB;
-    cJSON *scale = scale_json(j);
+    if (!j->scale_text) {
+        cJSON *scale = scale_json(j);
+        j->scale_text = scale ? mn_json_print(scale) : NULL;
+        cJSON_Delete(scale);
+    }
     cJSON *state = j->strat_started ? j->spec->strategy->save(j->strat) : NULL;
-    char *scale_s = scale ? mn_json_print(scale) : NULL;
     char *state_s = state ? mn_json_print(state) : NULL;
-    sqlite3_bind_text(st, 1, j->status, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, j->reason, -1, SQLITE_STATIC);
-    if (j->finished_at > 0)
-        sqlite3_bind_double(st, 3, j->finished_at);
-    sqlite3_bind_double(st, 4, mn_now());
-    sqlite3_bind_int64(st, 5, j->n_proposed);
-    sqlite3_bind_int64(st, 6, j->n_rejected);
-    sqlite3_bind_int64(st, 7, j->n_scored);
-    sqlite3_bind_int64(st, 8, j->n_done);
-    sqlite3_bind_int64(st, 9, j->generation);
-    sqlite3_bind_int64(st, 10, j->stale);
-    sqlite3_bind_double(st, 11, j->hv);
-    sqlite3_bind_text(st, 12, scale_s, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 1, mn_now());
+    sqlite3_bind_int64(st, 2, j->n_proposed);
+    sqlite3_bind_int64(st, 3, j->n_rejected);
+    sqlite3_bind_int64(st, 4, j->n_scored);
+    sqlite3_bind_int64(st, 5, j->n_done);
+    sqlite3_bind_int64(st, 6, j->generation);
+    sqlite3_bind_int64(st, 7, j->stale);
+    sqlite3_bind_double(st, 8, j->hv);
+    sqlite3_bind_text(st, 9, j->scale_text, -1, SQLITE_STATIC);
     if (state_s) /* a stopped strategy keeps its last saved state */
-        sqlite3_bind_text(st, 13, state_s, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 14, j->id);
-    int rc = (!scale_s || (j->strat_started && !state_s)) ? MN_ENOMEM
-                                                           : mn_store_step_done(j->store, st);
-    free(scale_s);
+        sqlite3_bind_text(st, 10, state_s, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 11, j->id);
+    int rc = (!j->scale_text || (j->strat_started && !state_s))
+                 ? MN_ENOMEM
+                 : mn_store_step_done(j->store, st);
     free(state_s);
-    cJSON_Delete(scale);
     cJSON_Delete(state);
     return rc;
+}
+
+/* Writes the job's status, reason and end time, which only mn_job_finish changes (kept
+ * out of mn_job_save, which runs on every results post: rewriting the status also
+ * rewrites its entry in the jobs_status index). */
+static int save_status(struct mn_job *j)
+{
+    static const char sql[] =
+        "UPDATE jobs SET status=?, reason=?, finished_at=?, updated_at=? WHERE id=?";
+    sqlite3_stmt *st = mn_store_prep(j->store, sql);
+    if (!st)
+        return MN_EDB;
+    sqlite3_bind_text(st, 1, j->status, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, j->reason, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 3, j->finished_at);
+    sqlite3_bind_double(st, 4, j->finished_at);
+    sqlite3_bind_int64(st, 5, j->id);
+    return mn_store_step_done(j->store, st);
 }
 
 int mn_job_finish(struct mn_job *j, const char *status, const char *reason)
@@ -476,7 +493,7 @@ int mn_job_finish(struct mn_job *j, const char *status, const char *reason)
     j->queue = NULL;
     mn_log_info("msg=\"job ended\" job=%lld status=%s reason=\"%s\" scored=%lld",
                 (long long)j->id, status, reason, (long long)j->n_scored);
-    return mn_job_save(j);
+    return save_status(j);
 }
 
 int mn_job_refill(struct mn_job *j, int want)
@@ -554,6 +571,8 @@ int mn_job_calibrate(struct mn_job *j, const double *const *u, int n)
         o->u_ideal = lo;
         o->u_ref = hi + 0.1 * span;
         o->scaled = 1;
+        free(j->scale_text);
+        j->scale_text = NULL;
     }
     j->scaled = all;
     return MN_OK;

@@ -33,6 +33,8 @@ struct mn_job {
     int64_t generation, stale;
     double hv, hv_gen;          /* current hypervolume; at the last generation */
     int scaled;                 /* every objective has its normalisation fixed */
+    char *scale_text;           /* the normalisation as saved (jobs.scale), rendered when
+                                   it changes (NULL: render at the next save) */
     struct mn_front *front;     /* feasible non-dominated candidates, u-space */
     struct mn_keyset *keys;     /* keys proposed, for deduplication (running jobs) */
     struct mn_queue *queue;     /* open candidates: queued and leased (running jobs) */
