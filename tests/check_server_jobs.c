@@ -3,7 +3,8 @@
  * failures up to max_attempts, duplicate and late results, convergence, time budget,
  * hard budgets, restart with a running job (identical state and the same continuing
  * search), SIGTERM draining a long poll, migrations (also of a database with a lease
- * out), and the progress counts and pending-candidates gauges. */
+ * out), and the progress counts and pending-candidates gauges. After each, the database
+ * passes SQLite's foreign key check. */
 #include <check.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -24,10 +25,30 @@ static void setup(void)
     ck_assert_int_eq(tu_srv_start(&srv, NULL, NULL), 0);
 }
 
+/* Every row that names a job names one that exists: monasd runs with SQLite's foreign
+ * key checks off once migrated (server/store.c) and keeps them by construction. */
+static void assert_foreign_keys_hold(const char *path)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int bad = 0;
+    if (access(path, F_OK) != 0)
+        return;
+    ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &st, NULL),
+                     SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        bad++;
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    ck_assert_msg(bad == 0, "%d rows name a job that does not exist", bad);
+}
+
 static void teardown(void)
 {
     if (srv.pid)
         ck_assert_int_eq(tu_srv_stop(&srv), 0);
+    assert_foreign_keys_hold(srv.db);
     tu_srv_cleanup(&srv);
 }
 
