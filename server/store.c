@@ -164,10 +164,15 @@ struct mn_store *mn_store_open(const char *path, struct mn_error *err)
      * cache_size 4 MiB: the pages a write touches are the newest candidates, the indexes'
      * tails and a few job and lease rows; a larger cache costs CPU on every commit that
      * split a page (SQLite moves split pages through a temporary page number past the
-     * end, so ending the transaction scans the page cache's whole hash table). */
+     * end, so ending the transaction scans the page cache's whole hash table).
+     * wal_autocheckpoint 65536 pages (256 MiB of WAL) is only a safety net: the timer
+     * checkpoints on the second connection, outside the server lock, every 100 ms, but
+     * the WAL restarts from its beginning only when a checkpoint has caught up with the
+     * last commit, so under steady writes it grows to several thousand pages between
+     * restarts; a lower limit had the writer itself checkpoint, under the lock. */
     if (exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
                     "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; "
-                    "PRAGMA cache_size=-4096; PRAGMA wal_autocheckpoint=8192", err))
+                    "PRAGMA cache_size=-4096; PRAGMA wal_autocheckpoint=65536", err))
         goto fail;
     if (migrate(s->db, err))
         goto fail;
