@@ -9,9 +9,16 @@
 #include "json.h"
 #include "log.h"
 
+#define RUNNING_CACHE 256
+
 struct mn_jobs {
     struct mn_store *store;
     struct mn_job *head;
+    /* Ids of the running jobs as last read (every lease claim asks), valid until a job
+     * is created or ends, or the cached jobs are dropped after a rollback; complete
+     * only when fewer than RUNNING_CACHE. */
+    int64_t running[RUNNING_CACHE];
+    int n_running, running_valid;
 };
 
 struct mn_jobs *mn_jobs_new(struct mn_store *store)
@@ -58,6 +65,7 @@ void mn_jobs_evict(struct mn_jobs *js, int64_t id)
 
 void mn_jobs_evict_all(struct mn_jobs *js)
 {
+    js->running_valid = 0;
     for (struct mn_job *j = js->head, *next; j; j = next) {
         next = j->next;
         job_free(j);
@@ -246,6 +254,7 @@ static struct mn_job *load(struct mn_jobs *js, int64_t id, int *rc, struct mn_er
         goto fail;
     j->id = id;
     j->store = js->store;
+    j->jobs = js;
     col_str(st, 0, j->status, sizeof j->status);
     col_str(st, 1, j->reason, sizeof j->reason);
     cJSON *spec = cJSON_Parse((const char *)sqlite3_column_text(st, 2));
@@ -326,6 +335,7 @@ int mn_jobs_create(struct mn_jobs *js, struct mn_jobspec *spec, int64_t *id,
     if ((rc = mn_store_step_done(js->store, st)))
         goto out;
     *id = sqlite3_last_insert_rowid(mn_store_db(js->store));
+    js->running_valid = 0;
     struct mn_job *j = load(js, *id, &rc, err); /* a new id: never cached */
     if (j)
         rc = mn_job_save(j);
@@ -340,14 +350,27 @@ out:
 int mn_jobs_running(struct mn_jobs *js, int64_t *ids, int max)
 {
     static const char sql[] = "SELECT id FROM jobs WHERE status='running' ORDER BY id LIMIT ?";
-    sqlite3_stmt *st = mn_store_prep(js->store, sql);
-    int n = 0;
-    if (!st)
-        return 0;
-    sqlite3_bind_int(st, 1, max);
-    while (n < max && sqlite3_step(st) == SQLITE_ROW)
-        ids[n++] = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
+    if (!js->running_valid || js->n_running == RUNNING_CACHE) {
+        sqlite3_stmt *st = mn_store_prep(js->store, sql);
+        int n = 0;
+        if (!st)
+            return 0;
+        sqlite3_bind_int(st, 1, max > RUNNING_CACHE ? max : RUNNING_CACHE);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            int64_t id = sqlite3_column_int64(st, 0);
+            if (n < max)
+                ids[n] = id;
+            if (n < RUNNING_CACHE)
+                js->running[n] = id;
+            n++;
+        }
+        sqlite3_reset(st);
+        js->n_running = n < RUNNING_CACHE ? n : RUNNING_CACHE;
+        js->running_valid = 1;
+        return n < max ? n : max;
+    }
+    int n = js->n_running < max ? js->n_running : max;
+    memcpy(ids, js->running, (size_t)n * sizeof *ids);
     return n;
 }
 
@@ -483,6 +506,7 @@ int mn_job_finish(struct mn_job *j, const char *status, const char *reason)
     snprintf(j->status, sizeof j->status, "%s", status);
     snprintf(j->reason, sizeof j->reason, "%s", reason);
     j->finished_at = mn_now();
+    j->jobs->running_valid = 0;
     if (j->strat_started && j->spec->strategy->stop)
         j->spec->strategy->stop(j->strat);
     j->strat_started = 0;

@@ -21,9 +21,12 @@
 #include "store.h"
 #include "strategy.h"
 
+struct mn_jobs;
+
 struct mn_job {
     int64_t id;
     struct mn_store *store;
+    struct mn_jobs *jobs;       /* the registry that loaded it */
     char status[16];
     char reason[160];
     char scoring_version[32];   /* MN_VERSION_LEN */
@@ -47,8 +50,6 @@ struct mn_job {
     char *lease_json;           /* the "job" object of lease payloads, rendered once */
     struct mn_job *next;
 };
-
-struct mn_jobs;
 
 struct mn_jobs *mn_jobs_new(struct mn_store *store);
 void mn_jobs_free(struct mn_jobs *js);
