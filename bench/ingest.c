@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "scoring.h"
 
 static double now(void)
 {
@@ -94,7 +95,7 @@ static void worker(int id, int port, int batch, double start, double deadline, i
     long long done = 0;
     size_t n_lat = 0;
     snprintf(lease_body, sizeof lease_body,
-             "{\"worker_id\":\"bench-%d\",\"version\":\"bench\",\"scoring_version\":1,"
+             "{\"worker_id\":\"bench-%d\",\"version\":\"bench\",\"scoring_version\":\"" MN_SCORING_VERSION "\","
              "\"capacity\":%d}", id, batch);
     while (now() < start)
         usleep(1000);
@@ -113,7 +114,7 @@ static void worker(int id, int port, int batch, double start, double deadline, i
         }
         cJSON *l = cJSON_Parse(resp.data);
         long long lease = (long long)cJSON_GetObjectItem(l, "lease_id")->valuedouble;
-        size_t len = (size_t)snprintf(body, cap, "{\"worker_id\":\"bench-%d\",\"scoring_version\":1,"
+        size_t len = (size_t)snprintf(body, cap, "{\"worker_id\":\"bench-%d\",\"scoring_version\":\"" MN_SCORING_VERSION "\","
                                                  "\"results\":[", id);
         const cJSON *cand;
         int n = 0;

@@ -19,9 +19,9 @@
  *          add passes its gradient on unchanged, so an input whose only consumer is
  *          the add and whose backward leaves its gradient as it is (no activation)
  *          shares the add's buffer instead of receiving a copy.
- *   ws     im2col columns (col, dcol) for one sample, or with keep_cols col holds every
- *          conv2d's columns for every sample (at col_off), and dtmp (the gradient of a BN
- *          layer's pre-BN output).
+ *   col    with keep_cols, every im2col conv2d's columns for every sample (at col_off)
+ *   ws     the convolution scratch (the largest conv2d's mn_conv2d_ws_size), and dtmp
+ *          (the gradient of a BN layer's pre-BN output).
  * The execution half of this file is compiled for float and double (op_tmpl.h); the
  * one table of layer kinds (`kinds`) follows it. */
 #include "net.h"
@@ -63,7 +63,7 @@ struct mn_net {
     size_t esz;
     int max_batch, n, grad_rows, keep_cols, huge;
     int64_t n_params;
-    void *params, *grads, *act, *stats, *dpool, *col, *dcol, *dtmp;
+    void *params, *grads, *act, *stats, *dpool, *col, *ws, *dtmp;
     int64_t bytes;
     struct mn_param_view *views;
     int n_views;
@@ -175,8 +175,7 @@ static void F(fwd_conv2d)(struct mn_net *net, int i)
     struct nl *L = &net->L[i];
     L->win.n = net->n;
     F(mn_conv2d_fwd)(F(core)(net, i), (T *)net->col + L->col_off, net->keep_cols,
-                     OUT(L->in[0]), P(L->w), PN(L->b),
-                     &L->win);
+                     (T *)net->ws, OUT(L->in[0]), P(L->w), PN(L->b), &L->win);
     F(post_fwd)(net, i, F(core)(net, i));
 }
 
@@ -185,9 +184,9 @@ static void F(bwd_conv2d)(struct mn_net *net, int i)
     struct nl *L = &net->L[i];
     int j = L->in[0];
     T *dpre = F(post_bwd)(net, i, F(core)(net, i), NULL);
-    F(mn_conv2d_bwd)(DW(j), F(gp)(net, L->w), F(gp)(net, L->b), (T *)net->col + L->col_off,
-                     net->keep_cols, (T *)net->dcol, dpre, OUT(j), P(L->w), &L->win,
-                     net->pstride);
+    F(mn_conv2d_bwd)(DW(j), F(gp)(net, L->w), F(gp)(net, L->b),
+                     net->keep_cols ? (T *)net->col + L->col_off : NULL, (T *)net->ws, dpre,
+                     OUT(j), P(L->w), &L->win, net->pstride);
 }
 
 static void F(fwd_dwconv2d)(struct mn_net *net, int i)
@@ -725,7 +724,7 @@ struct mn_net *mn_net_create(const struct mn_graph *g, int max_batch,
                 net->L[L->in[k]].last_use = i;
         }
     }
-    int64_t act = 0, stats = 0, col = 0, cols = 0, dtmp = 0, mb = max_batch;
+    int64_t act = 0, stats = 0, ws = 0, cols = 0, dtmp = 0, mb = max_batch;
     net->keep_cols = opts && opts->keep_cols;
     for (int i = 0; i < n; i++) {
         struct nl *L = &net->L[i];
@@ -764,11 +763,14 @@ struct mn_net *mn_net_create(const struct mn_graph *g, int max_batch,
         if (kinds[l->op].window && i) {
             struct mn_shape s = gc->layers[l->in[0]].out;
             L->win = (struct mn_win){1, s.c, s.h, s.w, l->out.c, l->out.h, l->out.w,
-                                     l->kh, l->kw, l->sh, l->sw, l->pad_t, l->pad_l};
-            int64_t cs = l->op == MN_OP_CONV2D && L->run ? mn_conv2d_col_size(&L->win) : 0;
-            L->col_off = net->keep_cols ? cols : 0;
+                                     l->kh, l->kw, l->sh, l->sw, l->pad_t, l->pad_l, 0};
+            L->win.direct = l->op == MN_OP_CONV2D && mn_conv2d_direct(&L->win);
+            int run = l->op == MN_OP_CONV2D && L->run;
+            int64_t cs = run ? mn_conv2d_col_size(&L->win) : 0;
+            int64_t wss = run ? mn_conv2d_ws_size(&L->win) : 0;
+            L->col_off = cols;
             cols += cs * mb;
-            col = cs > col ? cs : col;
+            ws = wss > ws ? wss : ws;
         }
         if (i && L->run && (L->anc_param || L->anc_input))
             L->d_off = 0; /* needs a gradient buffer; placed by plan_grads */
@@ -785,7 +787,7 @@ struct mn_net *mn_net_create(const struct mn_graph *g, int max_batch,
         goto nomem;
     net->grad_rows = opts && opts->per_sample_grads ? max_batch : 1;
     int64_t elems = net->n_params * (1 + net->grad_rows) + act + stats + dpool +
-                    (net->keep_cols ? cols : col) + col + dtmp;
+                    (net->keep_cols ? cols : 0) + ws + dtmp;
     net->huge = elems <= HUGE_NET_MAX / (int64_t)net->esz;
     if (elems > MAX_BYTES / (int64_t)net->esz) {
         mn_error_set(err, MN_ETOOBIG, NULL, "network needs more than %lld bytes",
@@ -796,8 +798,8 @@ struct mn_net *mn_net_create(const struct mn_graph *g, int max_batch,
         !(net->grads = zalloc(net, net->n_params * net->grad_rows, 1)) ||
         !(net->act = zalloc(net, act, 0)) || !(net->stats = zalloc(net, stats, 0)) ||
         !(net->dpool = zalloc(net, dpool, 0)) ||
-        !(net->col = zalloc(net, net->keep_cols ? cols : col, 0)) ||
-        !(net->dcol = zalloc(net, col, 0)) || !(net->dtmp = zalloc(net, dtmp, 0)))
+        !(net->col = zalloc(net, net->keep_cols ? cols : 0, 0)) ||
+        !(net->ws = zalloc(net, ws, 0)) || !(net->dtmp = zalloc(net, dtmp, 0)))
         goto nomem;
     openblas_set_num_threads(1);
     return net;
@@ -821,7 +823,7 @@ void mn_net_free(struct mn_net *net)
     free(net->stats);
     free(net->dpool);
     free(net->col);
-    free(net->dcol);
+    free(net->ws);
     free(net->dtmp);
     free(net->views);
     free(net->relus);

@@ -19,9 +19,11 @@
 
 /* Geometry of a sliding-window op (conv2d, dwconv2d, pools) for a batch: input
  * [n][ci][h][w], output [n][co][ho][wo], kernel kh×kw, stride sh×sw, top and left
- * padding pt, pl (bottom/right padding is implied by ho, wo). */
+ * padding pt, pl (bottom/right padding is implied by ho, wo). conv2d only: `direct`
+ * selects the direct path over im2col + GEMM (set only where mn_conv2d_direct_ok). */
 struct mn_win {
     int n, ci, h, w, co, ho, wo, kh, kw, sh, sw, pt, pl;
+    int direct;
 };
 
 /* Output positions o in [*lo, *hi) of a window op whose input index o·s − p + k (k the
@@ -38,9 +40,15 @@ static inline void mn_win_span(int *lo, int *hi, int k, int p, int s, int size, 
         *hi = *lo;
 }
 
-/* Workspace elements conv2d needs for each of col and dcol (0 on the 1×1 fast path);
- * with `keep`, col holds that many per sample. */
+/* conv2d: whether the direct path handles the geometry (stride 1, every padding
+ * smaller than the kernel), and whether the engine uses it (few channels, where it
+ * measured faster than im2col + GEMM). */
+int mn_conv2d_direct_ok(const struct mn_win *d);
+int mn_conv2d_direct(const struct mn_win *d);
+/* conv2d: elements of the im2col columns forward keeps per sample with `keep` (0 on
+ * the 1×1 fast path and the direct path), and of the scratch workspace ws. */
 int64_t mn_conv2d_col_size(const struct mn_win *d);
+int64_t mn_conv2d_ws_size(const struct mn_win *d);
 
 /* Row-major GEMM C[m][n] = alpha·op(A)·op(B) + beta·C, one per element type. */
 static inline void mn_gemm_f32(int ta, int tb, int m, int n, int k, float alpha,
@@ -59,15 +67,14 @@ static inline void mn_gemm_f64(int ta, int tb, int m, int n, int k, double alpha
 }
 
 #define MN_OPS_DECLARE(T, S)                                                             \
-    /* conv2d. y [n][co][ho][wo]; col workspace: [mn_conv2d_col_size], or with `keep`   \
-     * [n][mn_conv2d_col_size] whose im2col columns backward can reuse; x [n][ci][h][w]; \
-     * w [co][ci][kh][kw]; b [co] or NULL. */                                            \
-    void mn_conv2d_fwd##S(T *y, T *col, int keep, const T *x, const T *w, const T *b,   \
-                          const struct mn_win *d);                                       \
-    /* dx like x, dw like w, db like b (each may be NULL); dy like y; col as in forward: \
-     * `kept` nonzero means it holds forward's columns of x (forward ran with keep),     \
-     * else it is scratch; dcol workspace [mn_conv2d_col_size]. */                       \
-    void mn_conv2d_bwd##S(T *dx, T *dw, T *db, T *col, int kept, T *dcol, const T *dy,  \
+    /* conv2d. y [n][co][ho][wo]; with `keep`, col [n][mn_conv2d_col_size] receives the \
+     * im2col columns for backward (else unused); ws [mn_conv2d_ws_size] scratch;        \
+     * x [n][ci][h][w]; w [co][ci][kh][kw]; b [co] or NULL. */                           \
+    void mn_conv2d_fwd##S(T *y, T *col, int keep, T *ws, const T *x, const T *w,        \
+                          const T *b, const struct mn_win *d);                           \
+    /* dx like x, dw like w, db like b (each may be NULL); dy like y; col the columns    \
+     * forward kept, or NULL to recompute them; ws [mn_conv2d_ws_size] scratch. */       \
+    void mn_conv2d_bwd##S(T *dx, T *dw, T *db, const T *col, T *ws, const T *dy,        \
                           const T *x, const T *w, const struct mn_win *d,                \
                           int64_t pstride);                                              \
     /* depthwise conv2d (ci == co). y [n][c][ho][wo]; x [n][c][h][w]; w [c][kh][kw];     \

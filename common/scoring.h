@@ -3,7 +3,7 @@
  * cost model's figures (cost.h) for the job's own network, and return them as one JSON
  * object:
  *
- *   {"arch": canonical key, "scoring_version": "1",
+ *   {"arch": canonical key, "scoring_version": "2",
  *    "scores": {"ntk": 812.3, "synflow": 1.2e36, ...},
  *    "cost": {"latency_ms", "peak_sram_bytes", "flash_bytes", "macs", "params", "fits"},
  *    "flags": ["ntk:degenerate", ...], "seconds": 0.41, "proxy_seconds": {...}}
@@ -27,7 +27,7 @@
 /* Bumped whenever any score of any architecture could change (proxy definitions,
  * defaults, seeding, engine numerics, cost model). Results carry it; the coordinator
  * refuses results of another version. */
-#define MN_SCORING_VERSION "1"
+#define MN_SCORING_VERSION "2"
 
 /* Scores architecture a of space sp. mcu may be NULL (no "cost" member); trace may be
  * NULL (proxy.h). Returns a new object the caller owns, or NULL with err set (field

@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 #include <stdint.h>
 #include "error.h"
+#include "rng.h"
 
 struct mn_job;
 
@@ -51,6 +52,12 @@ struct mn_strategy {
     cJSON *(*save)(const void *state);
     void (*stop)(void *state);
 };
+
+/* Keeps a strategy's generator in its saved state: member "rng" of o, the four state
+ * words as 16-digit hex strings (JSON numbers cannot hold 64 bits). save returns 0 or
+ * MN_ENOMEM; load returns 0 or MN_EPARSE when saved has no well-formed "rng". */
+int mn_strategy_save_rng(cJSON *o, const struct mn_rng *rng);
+int mn_strategy_load_rng(const cJSON *saved, struct mn_rng *rng);
 
 /* The strategy called name, or NULL. */
 const struct mn_strategy *mn_strategy_find(const char *name);

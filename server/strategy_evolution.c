@@ -274,23 +274,17 @@ static cJSON *save(const void *state)
 {
     const struct evo *s = state;
     cJSON *o = cJSON_CreateObject();
-    cJSON *r = cJSON_AddArrayToObject(o, "rng");
-    cJSON *p = cJSON_AddArrayToObject(o, "population");
-    if (!r || !p) {
+    cJSON *p = NULL;
+    if (mn_strategy_save_rng(o, &s->rng) || !(p = cJSON_AddArrayToObject(o, "population"))) {
         cJSON_Delete(o);
         return NULL;
-    }
-    for (int i = 0; i < 4; i++) {
-        char hex[24];
-        snprintf(hex, sizeof hex, "%016" PRIx64, s->rng.s[i]);
-        cJSON_AddItemToArray(r, cJSON_CreateString(hex));
     }
     cJSON_AddNumberToObject(o, "proposed_initial", (double)s->proposed_initial);
     cJSON_AddNumberToObject(o, "finished", (double)s->finished);
     cJSON_AddNumberToObject(o, "seq", (double)s->seq);
     for (int i = 0; i < s->n; i++)
         cJSON_AddItemToArray(p, cJSON_CreateNumber((double)s->pop[i].id));
-    if (cJSON_GetArraySize(r) != 4 || cJSON_GetArraySize(p) != s->n) { /* out of memory */
+    if (cJSON_GetArraySize(p) != s->n) { /* out of memory */
         cJSON_Delete(o);
         return NULL;
     }
@@ -324,15 +318,8 @@ static int load_member(void *ctx, int64_t seq, const cJSON *v)
 
 static int load_state(struct mn_job *job, struct evo *s, const cJSON *saved)
 {
-    const cJSON *r = cJSON_GetObjectItemCaseSensitive(saved, "rng");
-    if (cJSON_GetArraySize(r) != 4)
+    if (mn_strategy_load_rng(saved, &s->rng))
         return MN_EPARSE;
-    for (int i = 0; i < 4; i++) {
-        const cJSON *w = cJSON_GetArrayItem(r, i);
-        if (!cJSON_IsString(w))
-            return MN_EPARSE;
-        s->rng.s[i] = strtoull(w->valuestring, NULL, 16);
-    }
     static const char *const keys[] = {"proposed_initial", "finished", "seq"};
     int64_t *dst[] = {&s->proposed_initial, &s->finished, &s->seq};
     for (int i = 0; i < 3; i++) {

@@ -4,8 +4,6 @@
  * random draws stop finding new architectures of an enumerable space, it sweeps the
  * enumeration for the ones not yet proposed, so a budget as large as the space is
  * reached. State: the generator and the sweep position, saved with the job. */
-#include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include "job.h"
 #include "rng.h"
@@ -21,15 +19,10 @@ static int start(struct mn_job *job, const cJSON *saved, void **state, struct mn
     if (!s)
         return mn_error_set(err, MN_ENOMEM, NULL, "out of memory");
     mn_rng_seed(&s->rng, (uint64_t)job->spec->seed, mn_hash_str("strategy.random"));
-    const cJSON *r = cJSON_GetObjectItemCaseSensitive(saved, "rng");
     if (saved) {
-        if (cJSON_GetArraySize(r) != 4) {
+        if (mn_strategy_load_rng(saved, &s->rng)) {
             free(s);
             return mn_error_set(err, MN_EPARSE, "rng", "saved random state is malformed");
-        }
-        for (int i = 0; i < 4; i++) {
-            const cJSON *w = cJSON_GetArrayItem(r, i);
-            s->rng.s[i] = cJSON_IsString(w) ? strtoull(w->valuestring, NULL, 16) : 0;
         }
         const cJSON *sw = cJSON_GetObjectItemCaseSensitive(saved, "sweep");
         s->sweep = cJSON_IsNumber(sw) ? (int64_t)sw->valuedouble : 0;
@@ -77,15 +70,9 @@ static cJSON *save(const void *state)
 {
     const struct random_state *s = state;
     cJSON *o = cJSON_CreateObject();
-    cJSON *r = cJSON_AddArrayToObject(o, "rng");
-    if (!r) {
+    if (mn_strategy_save_rng(o, &s->rng)) {
         cJSON_Delete(o);
         return NULL;
-    }
-    for (int i = 0; i < 4; i++) {
-        char hex[24];
-        snprintf(hex, sizeof hex, "%016" PRIx64, s->rng.s[i]);
-        cJSON_AddItemToArray(r, cJSON_CreateString(hex));
     }
     cJSON_AddNumberToObject(o, "sweep", (double)s->sweep);
     return o;

@@ -69,7 +69,7 @@ static void submit(const char *name, int max_candidates)
 static cJSON *claim(const char *worker, int n)
 {
     char body[160];
-    snprintf(body, sizeof body, "{\"worker_id\":\"%s\",\"scoring_version\":1,\"capacity\":%d}",
+    snprintf(body, sizeof body, "{\"worker_id\":\"%s\"," TU_SV ",\"capacity\":%d}",
              worker, n);
     return call("POST", "/v1/leases", body, 200);
 }
@@ -82,7 +82,7 @@ static void post_results(const cJSON *lease, const char *worker)
     cJSON *body = cJSON_CreateObject(), *res = cJSON_AddArrayToObject(body, "results");
     const cJSON *c;
     cJSON_AddStringToObject(body, "worker_id", worker);
-    cJSON_AddNumberToObject(body, "scoring_version", 1);
+    cJSON_AddStringToObject(body, "scoring_version", MN_SCORING_VERSION);
     cJSON_ArrayForEach(c, cJSON_GetObjectItem(lease, "candidates"))
     {
         double id = num(c, "id");

@@ -100,7 +100,7 @@ static struct mn_win win(int n, int ci, int h, int w, int co, int kh, int kw, in
                          int sw, int pt, int pb, int pl, int pr)
 {
     struct mn_win d = {n, ci, h, w, co, (h + pt + pb - kh) / sh + 1,
-                       (w + pl + pr - kw) / sw + 1, kh, kw, sh, sw, pt, pl};
+                       (w + pl + pr - kw) / sw + 1, kh, kw, sh, sw, pt, pl, 0};
     return d;
 }
 
@@ -144,12 +144,14 @@ static void ref_conv(double *y, const double *x, const double *w, const double *
 static void conv_fwd(struct fd *f)
 {
     const struct mn_win *d = f->ctx;
-    double *col = malloc((size_t)(mn_conv2d_col_size(d) + 1) * sizeof *col);
-    mn_conv2d_fwd_f64(f->y, col, 0, f->in[0], f->in[1], f->n_in > 2 ? f->in[2] : NULL, d);
-    free(col);
+    double *ws = malloc((size_t)(mn_conv2d_ws_size(d) + 1) * sizeof *ws);
+    mn_conv2d_fwd_f64(f->y, NULL, 0, ws, f->in[0], f->in[1], f->n_in > 2 ? f->in[2] : NULL,
+                      d);
+    free(ws);
 }
 
-static void check_conv(struct mn_win d, int bias)
+/* conv2d on geometry d by the path d.direct selects. */
+static void check_conv_path(struct mn_win d, int bias)
 {
     struct fd f;
     int64_t len[3] = {xsize(&d), (int64_t)d.co * d.ci * d.kh * d.kw, d.co};
@@ -164,17 +166,17 @@ static void check_conv(struct mn_win d, int bias)
         ck_assert_double_eq_tol(f.y[i], ref[i], 1e-12);
     /* backward against finite differences */
     int64_t cs = mn_conv2d_col_size(&d) + 1;
-    double *col = zeros(cs), *dcol = zeros(cs);
-    mn_conv2d_bwd_f64(f.grad[0], f.grad[1], bias ? f.grad[2] : NULL, col, 0, dcol, f.r,
-                      f.in[0], f.in[1], &d, 0);
+    double *ws = zeros(mn_conv2d_ws_size(&d) + 1);
+    mn_conv2d_bwd_f64(f.grad[0], f.grad[1], bias ? f.grad[2] : NULL, NULL, ws, f.r, f.in[0],
+                      f.in[1], &d, 0);
     ck_assert_double_le(fd_error(&f), 1e-6);
     /* columns kept from forward: the same forward and gradients, without im2col */
     double *kept = zeros(cs * d.n), *y2 = zeros(f.ny), *g2[3];
     for (int k = 0; k < 3; k++)
         g2[k] = zeros(len[k]);
-    mn_conv2d_fwd_f64(y2, kept, 1, f.in[0], f.in[1], bias ? f.in[2] : NULL, &d);
-    mn_conv2d_bwd_f64(g2[0], g2[1], bias ? g2[2] : NULL, kept, 1, dcol, f.r, f.in[0], f.in[1],
-                      &d, 0);
+    mn_conv2d_fwd_f64(y2, kept, 1, ws, f.in[0], f.in[1], bias ? f.in[2] : NULL, &d);
+    mn_conv2d_bwd_f64(g2[0], g2[1], bias ? g2[2] : NULL, kept, ws, f.r, f.in[0], f.in[1], &d,
+                      0);
     f.fwd(&f);
     for (int64_t i = 0; i < f.ny; i++)
         ck_assert_double_eq(y2[i], f.y[i]);
@@ -189,7 +191,7 @@ static void check_conv(struct mn_win d, int bias)
      * gradient of sample n alone */
     int64_t ps = len[1] + d.co;
     double *pw = zeros(ps * d.n);
-    mn_conv2d_bwd_f64(NULL, pw, pw + len[1], col, 0, dcol, f.r, f.in[0], f.in[1], &d, ps);
+    mn_conv2d_bwd_f64(NULL, pw, pw + len[1], NULL, ws, f.r, f.in[0], f.in[1], &d, ps);
     for (int64_t k = 0; k < len[1]; k++) {
         double s = 0;
         for (int n = 0; n < d.n; n++)
@@ -199,16 +201,25 @@ static void check_conv(struct mn_win d, int bias)
     struct mn_win d1 = d;
     d1.n = 1;
     double *g1 = zeros(ps);
-    mn_conv2d_bwd_f64(NULL, g1, g1 + len[1], col, 0, dcol, f.r + ysize(&d1),
-                      f.in[0] + xsize(&d1), f.in[1], &d1, 0);
+    mn_conv2d_bwd_f64(NULL, g1, g1 + len[1], NULL, ws, f.r + ysize(&d1), f.in[0] + xsize(&d1),
+                      f.in[1], &d1, 0);
     for (int64_t k = 0; k < ps; k++)
         ck_assert_double_eq_tol(g1[k], pw[ps + k], 1e-12);
     free(g1);
     free(pw);
-    free(col);
-    free(dcol);
+    free(ws);
     free(ref);
     fd_free(&f);
+}
+
+/* conv2d on geometry d by im2col + GEMM and, where it applies, the direct path. */
+static void check_conv(struct mn_win d, int bias)
+{
+    d.direct = 0;
+    check_conv_path(d, bias);
+    d.direct = 1;
+    if (mn_conv2d_direct_ok(&d))
+        check_conv_path(d, bias);
 }
 
 START_TEST(conv2d_3x3_padded)
@@ -230,6 +241,21 @@ START_TEST(conv2d_1x1)
 {
     check_conv(win(3, 4, 3, 5, 2, 1, 1, 1, 1, 0, 0, 0, 0), 1); /* fast path */
     check_conv(win(2, 3, 5, 5, 2, 1, 1, 2, 2, 0, 0, 0, 0), 0); /* strided: im2col */
+}
+END_TEST
+
+START_TEST(conv2d_direct_geometries)
+{
+    /* unpadded (output narrower than input), planes longer than a register block */
+    check_conv(win(2, 3, 9, 11, 2, 3, 3, 1, 1, 0, 0, 0, 0), 1);
+    /* asymmetric padding, non-square kernel */
+    check_conv(win(2, 2, 7, 8, 3, 2, 3, 1, 1, 1, 0, 0, 2), 0);
+    /* 5×5 'same' */
+    check_conv(win(2, 2, 6, 6, 2, 5, 5, 1, 1, 2, 2, 2, 2), 1);
+    /* padding as large as the kernel: GEMM only */
+    struct mn_win d = win(2, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    ck_assert(!mn_conv2d_direct_ok(&d));
+    check_conv(d, 1);
 }
 END_TEST
 
@@ -580,30 +606,38 @@ START_TEST(softmax_backward)
 }
 END_TEST
 
-START_TEST(float_matches_double)
+/* Float conv2d (strided: GEMM; stride 1: direct) against the double one. */
+static void check_float_conv(struct mn_win d)
 {
-    struct mn_win d = win(2, 5, 9, 9, 6, 3, 3, 2, 2, 1, 1, 1, 1);
     int64_t nx = xsize(&d), nw = (int64_t)d.co * d.ci * 9, ny = ysize(&d);
-    int64_t cs = mn_conv2d_col_size(&d);
-    double *x = rnd(nx, -1, 1), *w = rnd(nw, -1, 1), *y = zeros(ny), *col = zeros(cs);
+    int64_t ws = mn_conv2d_ws_size(&d) + 1;
+    double *x = rnd(nx, -1, 1), *w = rnd(nw, -1, 1), *y = zeros(ny), *wsd = zeros(ws);
     float *xf = malloc((size_t)nx * sizeof *xf), *wf = malloc((size_t)nw * sizeof *wf);
-    float *yf = malloc((size_t)ny * sizeof *yf), *colf = malloc((size_t)cs * sizeof *colf);
+    float *yf = malloc((size_t)ny * sizeof *yf), *wsf = malloc((size_t)ws * sizeof *wsf);
     for (int64_t i = 0; i < nx; i++)
         x[i] = xf[i] = (float)x[i];
     for (int64_t i = 0; i < nw; i++)
         w[i] = wf[i] = (float)w[i];
-    mn_conv2d_fwd_f64(y, col, 0, x, w, NULL, &d);
-    mn_conv2d_fwd_f32(yf, colf, 0, xf, wf, NULL, &d);
+    mn_conv2d_fwd_f64(y, NULL, 0, wsd, x, w, NULL, &d);
+    mn_conv2d_fwd_f32(yf, NULL, 0, wsf, xf, wf, NULL, &d);
     for (int64_t i = 0; i < ny; i++)
         ck_assert_double_eq_tol(yf[i], y[i], 1e-5);
     free(x);
     free(w);
     free(y);
-    free(col);
+    free(wsd);
     free(xf);
     free(wf);
     free(yf);
-    free(colf);
+    free(wsf);
+}
+
+START_TEST(float_matches_double)
+{
+    check_float_conv(win(2, 5, 9, 9, 6, 3, 3, 2, 2, 1, 1, 1, 1));
+    struct mn_win d = win(2, 5, 9, 9, 6, 3, 3, 1, 1, 1, 1, 1, 1);
+    d.direct = 1;
+    check_float_conv(d);
 }
 END_TEST
 
@@ -620,6 +654,7 @@ Suite *ops_suite(void)
     tcase_add_test(tc, conv2d_3x3_padded);
     tcase_add_test(tc, conv2d_strided_asymmetric);
     tcase_add_test(tc, conv2d_1x1);
+    tcase_add_test(tc, conv2d_direct_geometries);
     tcase_add_test(tc, dwconv2d_kernels);
     tcase_add_test(tc, pool_values);
     tcase_add_test(tc, avgpool_backward);

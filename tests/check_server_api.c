@@ -167,7 +167,7 @@ START_TEST(cancel_and_wait)
     ck_assert_str_eq(tu_str(j, "status"), "cancelled");
     cJSON_Delete(j);
     ck_assert_int_eq(tu_http(&srv, "POST", "/v1/leases", NULL,
-                             "{\"worker_id\":\"w\",\"scoring_version\":1}", NULL), 204);
+                             "{\"worker_id\":\"w\"," TU_SV "}", NULL), 204);
 }
 END_TEST
 
@@ -189,13 +189,13 @@ START_TEST(lease_validation)
         const char *code;
     } cases[] = {
         {"nope", "", 400, "parse"},
-        {"{\"scoring_version\":1}", "worker_id", 422, "invalid"},
+        {"{" TU_SV "}", "worker_id", 422, "invalid"},
         {"{\"worker_id\":\"w\"}", "scoring_version", 422, "invalid"},
-        {"{\"worker_id\":\"w\",\"scoring_version\":1,\"capacity\":0}", "capacity", 422, "invalid"},
-        {"{\"worker_id\":\"w\",\"scoring_version\":1,\"cpus\":2}", "cpus", 422, "invalid"},
-        {"{\"worker_id\":\"\",\"scoring_version\":1}", "worker_id", 422, "invalid"},
-        {"{\"worker_id\":\"w\",\"scoring_version\":99}", "scoring_version", 409, "conflict"},
-        {"{\"worker_id\":\"w\",\"scoring_version\":\"2\"}", "scoring_version", 409, "conflict"},
+        {"{\"worker_id\":\"w\"," TU_SV ",\"capacity\":0}", "capacity", 422, "invalid"},
+        {"{\"worker_id\":\"w\"," TU_SV ",\"cpus\":2}", "cpus", 422, "invalid"},
+        {"{\"worker_id\":\"\"," TU_SV "}", "worker_id", 422, "invalid"},
+        {"{\"worker_id\":\"w\",\"scoring_version\":999}", "scoring_version", 409, "conflict"},
+        {"{\"worker_id\":\"w\",\"scoring_version\":\"999\"}", "scoring_version", 409, "conflict"},
         {"{\"worker_id\":\"w\",\"scoring_version\":[1]}", "scoring_version", 422, "invalid"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
@@ -203,11 +203,11 @@ START_TEST(lease_validation)
                      cases[i].field);
     /* No job: no work (the version may be a string, as MN_SCORING_VERSION is). */
     ck_assert_int_eq(tu_http(&srv, "POST", "/v1/leases", NULL,
-                             "{\"worker_id\":\"w\",\"scoring_version\":\"1\"}", NULL), 204);
+                             "{\"worker_id\":\"w\",\"scoring_version\":" MN_SCORING_VERSION "}", NULL), 204);
     expect_error("POST", "/v1/leases/5/heartbeat", NULL, 404, "not_found", NULL);
     expect_error("POST", "/v1/leases/5/release", NULL, 404, "not_found", NULL);
     expect_error("POST", "/v1/leases/5/results",
-                 "{\"worker_id\":\"w\",\"scoring_version\":1,\"results\":[]}", 404, "not_found",
+                 "{\"worker_id\":\"w\"," TU_SV ",\"results\":[]}", 404, "not_found",
                  NULL);
 }
 END_TEST
@@ -217,13 +217,13 @@ START_TEST(lease_results_flow)
     create(small_job);
     int st;
     cJSON *l = tu_json(&srv, "POST", "/v1/leases", NULL,
-                       "{\"worker_id\":\"w1\",\"version\":\"t\",\"scoring_version\":1,"
+                       "{\"worker_id\":\"w1\",\"version\":\"t\"," TU_SV ","
                        "\"capacity\":4}", &st);
     ck_assert_int_eq(st, 200);
     cJSON *cands = cJSON_GetObjectItem(l, "candidates");
     ck_assert_int_eq(cJSON_GetArraySize(cands), 4);
     ck_assert_int_eq((int)tu_num(l, "job.id"), 1);
-    ck_assert_str_eq(tu_str(l, "job.scoring_version"), "1");
+    ck_assert_str_eq(tu_str(l, "job.scoring_version"), MN_SCORING_VERSION);
     ck_assert_int_eq((int)tu_num(l, "job.proxies.ntk.batch_size"), 72); /* defaults filled */
     ck_assert_int_eq((int)tu_num(l, "job.seed"), 1);
     ck_assert_str_eq(tu_str(l, "job.space.name"), "nb201");
@@ -244,24 +244,24 @@ START_TEST(lease_results_flow)
 
     /* Bad result bodies name the field. */
     snprintf(path, sizeof path, "/v1/leases/%lld/results", (long long)lease);
-    expect_error("POST", path, "{\"worker_id\":\"w1\",\"scoring_version\":1,\"results\":"
+    expect_error("POST", path, "{\"worker_id\":\"w1\"," TU_SV ",\"results\":"
                  "[{\"candidate_id\":1,\"ok\":true,\"scores\":{\"ntk\":\"x\"},\"cost\":{}}]}",
                  422, "invalid", "results[0].scores.ntk");
-    expect_error("POST", path, "{\"worker_id\":\"w1\",\"scoring_version\":1,\"results\":"
+    expect_error("POST", path, "{\"worker_id\":\"w1\"," TU_SV ",\"results\":"
                  "[{\"candidate_id\":1,\"ok\":true,\"scores\":{},\"cost\":{\"fits\":1}}]}",
                  422, "invalid", "results[0].cost.fits");
-    expect_error("POST", path, "{\"worker_id\":\"w1\",\"scoring_version\":1,\"results\":"
+    expect_error("POST", path, "{\"worker_id\":\"w1\"," TU_SV ",\"results\":"
                  "[{\"candidate_id\":1,\"ok\":true,\"scores\":{},\"cost\":{\"macs\":null}}]}",
                  422, "invalid", "results[0].cost.macs");
-    expect_error("POST", path, "{\"worker_id\":\"w1\",\"scoring_version\":1,\"results\":"
+    expect_error("POST", path, "{\"worker_id\":\"w1\"," TU_SV ",\"results\":"
                  "[{\"candidate_id\":1,\"ok\":false}]}", 422, "invalid", "results[0].error");
-    expect_error("POST", path, "{\"worker_id\":\"w1\",\"scoring_version\":1,\"results\":"
+    expect_error("POST", path, "{\"worker_id\":\"w1\"," TU_SV ",\"results\":"
                  "[{\"candidate_id\":99999,\"ok\":false,\"error\":\"x\"}]}", 422, "invalid",
                  "results[0].candidate_id");
-    expect_error("POST", path, "{\"worker_id\":\"w1\",\"scoring_version\":2,\"results\":[]}",
+    expect_error("POST", path, "{\"worker_id\":\"w1\",\"scoring_version\":999,\"results\":[]}",
                  409, "conflict", "scoring_version");
 
-    snprintf(body, sizeof body, "{\"worker_id\":\"w1\",\"scoring_version\":1,\"results\":[%s,%s]}",
+    snprintf(body, sizeof body, "{\"worker_id\":\"w1\"," TU_SV ",\"results\":[%s,%s]}",
              ok_result(r1, sizeof r1, c0, 10, 5), ok_result(r2, sizeof r2, c0 + 1, 20, 3));
     cJSON *a = tu_json(&srv, "POST", path, NULL, body, &st);
     ck_assert_int_eq(st, 200);

@@ -10,7 +10,7 @@
 static struct tu_srv srv;
 
 static const char *job = "{\"space\":{\"name\":\"nb201\"}}";
-static const char *lease = "{\"worker_id\":\"w\",\"scoring_version\":1}";
+static const char *lease = "{\"worker_id\":\"w\"," TU_SV "}";
 
 static void check_scopes(void)
 {

@@ -64,7 +64,7 @@ static int lease(int cap, long long *lease_id, long long *ids, char keys[][128])
 {
     char body[128];
     int st;
-    snprintf(body, sizeof body, "{\"worker_id\":\"tw\",\"scoring_version\":1,\"capacity\":%d}", cap);
+    snprintf(body, sizeof body, "{\"worker_id\":\"tw\"," TU_SV ",\"capacity\":%d}", cap);
     cJSON *l = tu_json(&srv, "POST", "/v1/leases", NULL, body, &st);
     if (st == 204)
         return 0;
@@ -89,7 +89,7 @@ static cJSON *post(long long lease_id, const long long *ids, int n, int ok, int 
 {
     size_t cap = 512 + (size_t)n * 300;
     char *body = malloc(cap), path[64];
-    size_t len = (size_t)snprintf(body, cap, "{\"worker_id\":\"tw\",\"scoring_version\":1,"
+    size_t len = (size_t)snprintf(body, cap, "{\"worker_id\":\"tw\"," TU_SV ","
                                              "\"results\":[");
     for (int i = 0; i < n; i++) {
         long long c = ids[i];
@@ -290,8 +290,8 @@ START_TEST(converges_and_time_budget)
         if (!n)
             break;
         char body[2048], path[64];
-        size_t len = (size_t)snprintf(body, sizeof body, "{\"worker_id\":\"tw\",\"scoring_version\""
-                                                         ":1,\"results\":[");
+        size_t len = (size_t)snprintf(body, sizeof body, "{\"worker_id\":\"tw\"," TU_SV
+                                                         ",\"results\":[");
         for (int i = 0; i < n; i++)
             len += (size_t)snprintf(body + len, sizeof body - len,
                                     "%s{\"candidate_id\":%lld,\"ok\":true,\"scores\":{\"ntk\":5},"
@@ -348,7 +348,7 @@ static void post_values(long long l, const long long *ids, int n, const double *
 {
     char body[1024], path[64];
     size_t len = (size_t)snprintf(body, sizeof body,
-                                  "{\"worker_id\":\"tw\",\"scoring_version\":1,\"results\":[");
+                                  "{\"worker_id\":\"tw\"," TU_SV ",\"results\":[");
     for (int i = 0; i < n; i++)
         len += (size_t)snprintf(body + len, sizeof body - len,
                                 "%s{\"candidate_id\":%lld,\"ok\":true,\"scores\":{\"ntk\":%g},"

@@ -293,7 +293,7 @@ START_TEST(expired_initial_population_all_finish)
                     "\"batch_size\":100,\"max_attempts\":1,\"lease_seconds\":1,\"seed\":3}");
     int st;
     cJSON *l = tu_json(&srv, "POST", "/v1/leases", NULL,
-                       "{\"worker_id\":\"gone\",\"scoring_version\":1,\"capacity\":100}", &st);
+                       "{\"worker_id\":\"gone\"," TU_SV ",\"capacity\":100}", &st);
     ck_assert_int_eq(st, 200);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(l, "candidates")), 100);
     cJSON_Delete(l);

@@ -218,7 +218,7 @@ START_TEST(expired_removal_ranks_last)
     ck_assert_int_eq(tu_score_loop(&srv, 4, 1, score, NULL), 1);
     int st;
     cJSON *l = tu_json(&srv, "POST", "/v1/leases", NULL,
-                       "{\"worker_id\":\"gone\",\"scoring_version\":1,\"capacity\":1}", &st);
+                       "{\"worker_id\":\"gone\"," TU_SV ",\"capacity\":1}", &st);
     ck_assert_int_eq(st, 200);
     ck_assert_str_eq(tu_str(l, "candidates.0.key"), pool0_key);
     cJSON_Delete(l);

@@ -49,7 +49,7 @@ int tu_score_loop(const struct tu_srv *s, int capacity, int max_leases, tu_score
                   void *ud)
 {
     char req[128];
-    snprintf(req, sizeof req, "{\"worker_id\":\"synthetic\",\"scoring_version\":1,"
+    snprintf(req, sizeof req, "{\"worker_id\":\"synthetic\"," TU_SV ","
              "\"capacity\":%d}", capacity);
     int done = 0;
     while (done < max_leases) {
@@ -63,7 +63,7 @@ int tu_score_loop(const struct tu_srv *s, int capacity, int max_leases, tu_score
         const cJSON *job = cJSON_GetObjectItem(l, "job"), *c;
         cJSON *body = cJSON_CreateObject();
         cJSON_AddStringToObject(body, "worker_id", "synthetic");
-        cJSON_AddNumberToObject(body, "scoring_version", 1);
+        cJSON_AddStringToObject(body, "scoring_version", MN_SCORING_VERSION);
         cJSON *results = cJSON_AddArrayToObject(body, "results");
         cJSON_ArrayForEach(c, cJSON_GetObjectItem(l, "candidates"))
         {

@@ -5,6 +5,10 @@
 #define MN_SRVUTIL_H
 #include <cjson/cJSON.h>
 #include <sys/types.h>
+#include "scoring.h"
+
+/* The "scoring_version" member of a worker request, for building JSON bodies. */
+#define TU_SV "\"scoring_version\":\"" MN_SCORING_VERSION "\""
 
 struct tu_srv {
     pid_t pid;

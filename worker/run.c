@@ -3,8 +3,6 @@
  * (lease_loop.h) until SIGTERM/SIGINT; the exit status says why it stopped. */
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
-#include <errno.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +12,7 @@
 #include "commands.h"
 #include "lease_loop.h"
 #include "log.h"
+#include "options.h"
 #include "score.h"
 
 #define MAX_THREADS 1024 /* libuv's largest pool */
@@ -24,40 +23,31 @@ struct run_opts {
     long threads, batch, request_timeout_ms, backoff_max_ms, drain_seconds, score_delay_ms;
 };
 
-enum kind { STR, LONG };
-
-static const struct option_row {
-    const char *flag, *env, *dflt;
-    enum kind kind;
-    size_t off, size;
-    long min, max;
-    const char *help;
-    int testing; /* listed apart in --help: for tests only */
-} options[] = {
-#define F(f) offsetof(struct run_opts, f), sizeof(((struct run_opts *)0)->f)
-    {"coordinator", "MONAS_COORDINATOR", "http://127.0.0.1:8080", STR, F(coordinator), 0, 0,
+static const struct mn_opt options[] = {
+#define F(f) MN_OPT_SLOT(struct run_opts, f)
+    {"coordinator", "MONAS_COORDINATOR", "http://127.0.0.1:8080", MN_OPT_STR, F(coordinator), 0, 0,
      "monasd's base URL (http:// or https://)", 0},
-    {"token-file", "MONAS_TOKEN_FILE", "", STR, F(token_file), 0, 0,
+    {"token-file", "MONAS_TOKEN_FILE", "", MN_OPT_STR, F(token_file), 0, 0,
      "file holding a bearer token with the worker scope (or MONAS_TOKEN=token)", 0},
-    {"ca-file", "MONAS_CA_FILE", "", STR, F(ca_file), 0, 0,
+    {"ca-file", "MONAS_CA_FILE", "", MN_OPT_STR, F(ca_file), 0, 0,
      "CA certificates (PEM) for an https coordinator; default: the system's", 0},
-    {"threads", "MONAS_WORKER_THREADS", "0", LONG, F(threads), 0, MAX_THREADS,
+    {"threads", "MONAS_WORKER_THREADS", "0", MN_OPT_LONG, F(threads), 0, MAX_THREADS,
      "candidates scored at once (sets UV_THREADPOOL_SIZE); 0: one per CPU", 0},
-    {"batch", "MONAS_WORKER_BATCH", "0", LONG, F(batch), 0, 4096,
+    {"batch", "MONAS_WORKER_BATCH", "0", MN_OPT_LONG, F(batch), 0, 4096,
      "candidates per lease (the job's batch_size caps it); 0: 2 x --threads", 0},
-    {"id", "MONAS_WORKER_ID", "", STR, F(id), 0, 0,
+    {"id", "MONAS_WORKER_ID", "", MN_OPT_STR, F(id), 0, 0,
      "worker id reported to the coordinator; default host-pid-random", 0},
-    {"log-level", "MONAS_LOG_LEVEL", "info", STR, F(log_level), 0, 0,
+    {"log-level", "MONAS_LOG_LEVEL", "info", MN_OPT_STR, F(log_level), 0, 0,
      "debug, info, warn or error (logs go to stderr)", 0},
-    {"request-timeout-ms", "MONAS_WORKER_REQUEST_TIMEOUT_MS", "30000", LONG,
+    {"request-timeout-ms", "MONAS_WORKER_REQUEST_TIMEOUT_MS", "30000", MN_OPT_LONG,
      F(request_timeout_ms), 100, 3600000, "longest an HTTP request may take", 0},
-    {"backoff-max-ms", "MONAS_WORKER_BACKOFF_MAX_MS", "10000", LONG, F(backoff_max_ms), 250,
+    {"backoff-max-ms", "MONAS_WORKER_BACKOFF_MAX_MS", "10000", MN_OPT_LONG, F(backoff_max_ms), 250,
      3600000, "longest wait between retries (no work, coordinator away)", 0},
-    {"drain-seconds", "MONAS_WORKER_DRAIN_SECONDS", "20", LONG, F(drain_seconds), 0, 86400,
+    {"drain-seconds", "MONAS_WORKER_DRAIN_SECONDS", "20", MN_OPT_LONG, F(drain_seconds), 0, 86400,
      "after SIGTERM/SIGINT, seconds the batch may take before it is released", 0},
-    {"scoring-version", "MONAS_TEST_SCORING_VERSION", "", STR, F(scoring_version), 0, 0,
+    {"scoring-version", "MONAS_TEST_SCORING_VERSION", "", MN_OPT_STR, F(scoring_version), 0, 0,
      "report this scoring_version instead of the build's", 1},
-    {"score-delay-ms", "MONAS_TEST_SCORE_DELAY_MS", "0", LONG, F(score_delay_ms), 0, 600000,
+    {"score-delay-ms", "MONAS_TEST_SCORE_DELAY_MS", "0", MN_OPT_LONG, F(score_delay_ms), 0, 600000,
      "sleep this long in each scoring task", 1},
 #undef F
 };
@@ -86,62 +76,6 @@ void mn_cmd_run_help(FILE *out)
     fprintf(out, "\nexit status: 0 stopped by a signal; 1 a local failure; 2 bad options; 3 the\n"
                  "coordinator refused this worker's scoring_version (409: a mixed fleet must not\n"
                  "mix scores); 4 the coordinator refused the token (401/403).\n");
-}
-
-static int set_opt(struct run_opts *o, const struct option_row *r, const char *v,
-                   const char *src)
-{
-    char *dst = (char *)o + r->off;
-    if (r->kind == STR) {
-        if (strlen(v) >= r->size) {
-            fprintf(stderr, "monas-worker run: %s: value too long\n", src);
-            return -1;
-        }
-        strcpy(dst, v);
-        return 0;
-    }
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno || end == v || *end || n < r->min || n > r->max) {
-        fprintf(stderr, "monas-worker run: %s: expected an integer in [%ld, %ld]\n", src,
-                r->min, r->max);
-        return -1;
-    }
-    *(long *)dst = n;
-    return 0;
-}
-
-/* Defaults, then the environment, then flags ("--flag value" or "--flag=value"). */
-static int parse_opts(struct run_opts *o, int argc, char **argv)
-{
-    memset(o, 0, sizeof *o);
-    for (int i = 0; i < N_OPTIONS; i++) {
-        const char *v = getenv(options[i].env);
-        if (set_opt(o, &options[i], options[i].dflt, "default") ||
-            (v && set_opt(o, &options[i], v, options[i].env)))
-            return -1;
-    }
-    for (int a = 1; a < argc; a++) {
-        const char *arg = argv[a], *name = arg + 2, *eq = strchr(name, '=');
-        size_t len = eq ? (size_t)(eq - name) : strlen(name);
-        const struct option_row *r = NULL;
-        for (int i = 0; strncmp(arg, "--", 2) == 0 && i < N_OPTIONS; i++)
-            if (strlen(options[i].flag) == len && strncmp(options[i].flag, name, len) == 0)
-                r = &options[i];
-        if (!r) {
-            fprintf(stderr, "monas-worker run: unknown option '%s' (try --help)\n", arg);
-            return -1;
-        }
-        const char *v = eq ? eq + 1 : a + 1 < argc ? argv[++a] : NULL;
-        if (!v) {
-            fprintf(stderr, "monas-worker run: option --%s needs a value\n", r->flag);
-            return -1;
-        }
-        if (set_opt(o, r, v, arg))
-            return -1;
-    }
-    return 0;
 }
 
 /* The token from --token-file (first line, trimmed) or MONAS_TOKEN; "" for none. */
@@ -195,8 +129,10 @@ int mn_cmd_run(int argc, char **argv)
     enum mn_log_level level;
     char token[4096], id[256], host[128] = "worker";
     unsigned char rnd[8] = {0};
-    if (parse_opts(&o, argc, argv))
+    if (mn_opts_load(options, N_OPTIONS, &o, sizeof o, argc, argv, &err)) {
+        fprintf(stderr, "monas-worker run: %s\n", err.message);
         return MN_EXIT_USAGE;
+    }
     if (mn_log_parse_level(o.log_level, &level)) {
         fprintf(stderr, "monas-worker run: --log-level: expected debug, info, warn or error\n");
         return MN_EXIT_USAGE;

@@ -19,6 +19,7 @@
 set -u
 
 BIN=$(cd "${1:-${MONAS_BIN_DIR:-build}}" && pwd) || exit 1
+SV=$(sed -n 's/^#define MN_SCORING_VERSION "\(.*\)"/\1/p' "$(dirname "$0")/../../common/scoring.h")
 LIMIT=110
 ID="mn$$"
 NS_SW="$ID-sw" NS_SRV="$ID-srv" NS_W1="$ID-w1" NS_W2="$ID-w2"
@@ -186,7 +187,7 @@ expect "POST /v1/jobs with a read token" 403 "$(http "$NS_W1" POST /v1/jobs "$RE
 expect "POST /v1/jobs with an unknown token" 401 \
     "$(http "$NS_W1" POST /v1/jobs "not-a-token-at-all" "$JOB")"
 expect "POST /v1/leases with a worker token, no job" 204 \
-    "$(http "$NS_W2" POST /v1/leases "$WORKER" '{"worker_id":"probe","scoring_version":1}')"
+    "$(http "$NS_W2" POST /v1/leases "$WORKER" '{"worker_id":"probe","scoring_version":"'"$SV"'"}')"
 expect "GET /v1/jobs with a read token" 200 "$(http "$NS_W2" GET /v1/jobs "$READ")"
 
 # ------------------------------------------------------------------ 2. no tokens, no network
