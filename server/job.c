@@ -177,7 +177,8 @@ static void render_item(struct mn_buf *b, int64_t id, const char *key, const cha
 static int load_queue(struct mn_job *j)
 {
     static const char sql[] =
-        "SELECT c.id, c.key, c.arch, c.attempts, l.lease FROM candidates c LEFT JOIN "
+        "SELECT c.id, c.key, " MN_JOB_ARCH_SQL("c.") ", c.attempts, l.lease FROM candidates c "
+        "LEFT JOIN "
         "(SELECT l.id AS lease, i.value AS cid FROM leases l JOIN json_each(l.items) i "
         "WHERE l.job_id=?1 AND l.status='active') l ON l.cid=c.id "
         "WHERE c.job_id=?1 AND c.status='queued' ORDER BY c.id, l.lease";
@@ -699,6 +700,15 @@ int mn_job_after_results(struct mn_job *j, const struct mn_scored *batch, int n,
 
 /* ---- strategy API ---- */
 
+/* 1 when s has a byte below 0x20 (escaped differently by json_quote). */
+static int has_control(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20)
+            return 1;
+    return 0;
+}
+
 static int insert_candidate(struct mn_job *j, const struct mn_arch *a, const char *status,
                             const char *error, const cJSON *origin)
 {
@@ -731,7 +741,10 @@ static int insert_candidate(struct mn_job *j, const struct mn_arch *a, const cha
         goto out;
     sqlite3_bind_int64(st, 1, j->id);
     sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, arch.data, (int)arch.len, SQLITE_STATIC);
+    if (j->arch_is_key > 0 && !has_control(key)) /* stored as '': see MN_JOB_ARCH_SQL */
+        sqlite3_bind_text(st, 3, "", 0, SQLITE_STATIC);
+    else
+        sqlite3_bind_text(st, 3, arch.data, (int)arch.len, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, status, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, error, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 6, orig, -1, SQLITE_STATIC);
@@ -800,7 +813,8 @@ int mn_job_each_scored(struct mn_job *j, int (*cb)(void *ctx, const struct mn_sc
 
 int mn_job_arch(struct mn_job *j, int64_t cid, struct mn_arch **out)
 {
-    static const char sql[] = "SELECT arch FROM candidates WHERE id=? AND job_id=?";
+    static const char sql[] =
+        "SELECT " MN_JOB_ARCH_SQL("") " FROM candidates WHERE id=? AND job_id=?";
     sqlite3_stmt *st = mn_store_prep(j->store, sql);
     if (!st)
         return MN_EDB;

@@ -23,6 +23,13 @@
 
 struct mn_jobs;
 
+/* The SQL expression of a candidate's architecture as JSON text (t: the table's alias with
+ * its dot, or ""). The arch column holds '' when that text is the row's key as a JSON
+ * string (spaces whose architecture form is their key, e.g. nb201), which saves a second
+ * copy of the key in every row; json_quote gives the same text as mn_buf_json_str for
+ * keys without control characters, the only ones stored that way. */
+#define MN_JOB_ARCH_SQL(t) "coalesce(nullif(" t "arch, ''), json_quote(" t "key))"
+
 struct mn_job {
     int64_t id;
     struct mn_store *store;
