@@ -6,7 +6,11 @@
  * Memory plan, fixed at build time for max_batch samples:
  *   act    every layer's output (kept for backward and for the accessors); flatten
  *          aliases its input; a conv2d/dwconv2d/dense with BN also keeps its pre-BN
- *          output ("raw"); the input is copied in.
+ *          output ("raw"); the input is copied in. With share_acts, an output that no
+ *          backward reads (kinds[].reads_in/reads_out, an activation's mask, the
+ *          network output) is live only from its layer's forward step to its last
+ *          consumer's, and such outputs share memory by the same first fit as dpool
+ *          (in NB201 cells: post-BN conv outputs, pools and node sums).
  *   dups   a parameter-free layer identical to an earlier one (same op, settings and
  *          inputs: NB201 gives every conv op of an edge its own ReLU of the same node)
  *          is computed once: its output aliases the earlier layer's, its consumers
@@ -45,12 +49,15 @@ struct nl {
     int64_t n_w, fan_in, fan_out;
     struct mn_win win;                /* windowed ops; n set per call */
     int64_t out_off, raw_off, stat_off, d_off, col_off;
+    int64_t t_off;                    /* shared (transient) output: offset in the shared
+                                         region at the start of act; -1 = kept */
     int last_use;                     /* largest index of a live consumer, -1 none */
     int uses;                         /* input slots of executed layers reading it */
     int galias;                       /* the add whose gradient buffer it shares, or -1 */
     int d_root, d_lo;                 /* layer owning that buffer; with d_lo the range
                                          [d_lo, last_use] over which the buffer lives */
     char reach, run;                  /* feeds the output; is executed (reach, not a dup) */
+    char shared;                      /* output in the shared region (own, or aliased) */
     char anc_param, anc_input;        /* has parameters / the input upstream (itself
                                          included) */
     unsigned stamp;                   /* backward pass in which d was zeroed */
@@ -89,6 +96,9 @@ struct kind {
     unsigned char weights;  /* conv2d/dwconv2d/dense weights */
     unsigned char window;   /* uses struct mn_win */
     unsigned char identity; /* core op is the identity: BN/act read the input */
+    unsigned char reads_in; /* backward reads the input's output */
+    unsigned char reads_out; /* backward reads the layer's own output (besides the
+                                activation mask, which every layer with an act reads) */
 };
 static const struct kind kinds[MN_OP_COUNT];
 
@@ -443,20 +453,20 @@ static void F(bn_stats)(const struct mn_net *net, int layer, double *mean, doubl
 
 #define K(f, b) {f##_f32, f##_f64}, {b##_f32, b##_f64}
 static const struct kind kinds[MN_OP_COUNT] = {
-    [MN_OP_INPUT] = {K(fwd_none, bwd_none), 0, 0, 0},
-    [MN_OP_CONV2D] = {K(fwd_conv2d, bwd_conv2d), 1, 1, 0},
-    [MN_OP_DWCONV2D] = {K(fwd_dwconv2d, bwd_dwconv2d), 1, 1, 0},
-    [MN_OP_DENSE] = {K(fwd_dense, bwd_dense), 1, 0, 0},
-    [MN_OP_AVGPOOL] = {K(fwd_avgpool, bwd_avgpool), 0, 1, 0},
-    [MN_OP_MAXPOOL] = {K(fwd_maxpool, bwd_maxpool), 0, 1, 0},
-    [MN_OP_GAVGPOOL] = {K(fwd_gavgpool, bwd_gavgpool), 0, 0, 0},
-    [MN_OP_GMAXPOOL] = {K(fwd_gmaxpool, bwd_gmaxpool), 0, 0, 0},
-    [MN_OP_ADD] = {K(fwd_add, bwd_add), 0, 0, 0},
-    [MN_OP_ZERO] = {K(fwd_zero, bwd_none), 0, 0, 0},
-    [MN_OP_RELU] = {K(fwd_identity, bwd_identity), 0, 0, 1},
-    [MN_OP_BATCHNORM] = {K(fwd_identity, bwd_identity), 0, 0, 1},
-    [MN_OP_FLATTEN] = {K(fwd_none, bwd_flatten), 0, 0, 0},
-    [MN_OP_SOFTMAX] = {K(fwd_softmax, bwd_softmax), 0, 0, 0},
+    [MN_OP_INPUT] = {K(fwd_none, bwd_none), 0, 0, 0, 0, 0},
+    [MN_OP_CONV2D] = {K(fwd_conv2d, bwd_conv2d), 1, 1, 0, 1, 0},
+    [MN_OP_DWCONV2D] = {K(fwd_dwconv2d, bwd_dwconv2d), 1, 1, 0, 1, 0},
+    [MN_OP_DENSE] = {K(fwd_dense, bwd_dense), 1, 0, 0, 1, 0},
+    [MN_OP_AVGPOOL] = {K(fwd_avgpool, bwd_avgpool), 0, 1, 0, 0, 0},
+    [MN_OP_MAXPOOL] = {K(fwd_maxpool, bwd_maxpool), 0, 1, 0, 1, 1},
+    [MN_OP_GAVGPOOL] = {K(fwd_gavgpool, bwd_gavgpool), 0, 0, 0, 0, 0},
+    [MN_OP_GMAXPOOL] = {K(fwd_gmaxpool, bwd_gmaxpool), 0, 0, 0, 1, 1},
+    [MN_OP_ADD] = {K(fwd_add, bwd_add), 0, 0, 0, 0, 0},
+    [MN_OP_ZERO] = {K(fwd_zero, bwd_none), 0, 0, 0, 0, 0},
+    [MN_OP_RELU] = {K(fwd_identity, bwd_identity), 0, 0, 1, 0, 0},
+    [MN_OP_BATCHNORM] = {K(fwd_identity, bwd_identity), 0, 0, 1, 1, 0},
+    [MN_OP_FLATTEN] = {K(fwd_none, bwd_flatten), 0, 0, 0, 0, 0},
+    [MN_OP_SOFTMAX] = {K(fwd_softmax, bwd_softmax), 0, 0, 0, 0, 1},
 };
 #undef K
 
@@ -586,21 +596,16 @@ static void plan_aliases(struct mn_net *net)
     }
 }
 
-/* Offsets of the gradient buffers: the buffer of owner i lives over layer steps
- * [d_lo, max(last_use, i)]; first fit by decreasing size among overlapping ones.
- * Layers sharing an add's buffer get its offset. */
-static int plan_grads(struct mn_net *net, int64_t *total)
+/* Packs one buffer of out_size·max_batch elements per layer of order[m], layer i
+ * live over steps [lo[i], hi[i]]: by decreasing size (then index), each at the lowest
+ * offset clear of every buffer already placed whose live range meets its own. Fills
+ * off[i] and returns the total (elements). */
+static int64_t pack(const struct mn_net *net, int *order, int m, const int *lo,
+                    const int *hi, int64_t *off)
 {
-    int n = net->g->n, m = 0;
-    int *order = malloc((size_t)n * sizeof *order);
-    if (!order)
-        return MN_ENOMEM;
-    for (int i = 1; i < n; i++)
-        if (net->L[i].d_off == 0 && net->L[i].galias < 0) /* needs its own buffer */
-            order[m++] = i;
     for (int a = 1; a < m; a++) /* insertion sort: by size desc, then index */
         for (int b = a; b > 0; b--) {
-            struct nl *x = &net->L[order[b - 1]], *y = &net->L[order[b]];
+            const struct nl *x = &net->L[order[b - 1]], *y = &net->L[order[b]];
             if (x->out_size > y->out_size ||
                 (x->out_size == y->out_size && order[b - 1] < order[b]))
                 break;
@@ -610,33 +615,109 @@ static int plan_grads(struct mn_net *net, int64_t *total)
         }
     int64_t top = 0, mb = net->max_batch;
     for (int a = 0; a < m; a++) {
-        struct nl *x = &net->L[order[a]];
-        int x0 = x->d_lo, x1 = x->last_use > order[a] ? x->last_use : order[a];
-        int64_t off = 0;
-        for (int moved = 1; moved;) { /* raise off past every conflicting placement */
+        int x = order[a];
+        int64_t o = 0, xs = net->L[x].out_size * mb;
+        for (int moved = 1; moved;) { /* raise o past every conflicting placement */
             moved = 0;
             for (int b = 0; b < a; b++) {
-                struct nl *y = &net->L[order[b]];
-                int y0 = y->d_lo, y1 = y->last_use > order[b] ? y->last_use : order[b];
-                if (y1 < x0 || x1 < y0)
+                int y = order[b];
+                if (hi[y] < lo[x] || hi[x] < lo[y])
                     continue;
-                int64_t ys = y->d_off, ye = ys + y->out_size * mb;
-                if (off < ye && ys < off + x->out_size * mb) {
-                    off = ye;
+                int64_t ys = off[y], ye = ys + net->L[y].out_size * mb;
+                if (o < ye && ys < o + xs) {
+                    o = ye;
                     moved = 1;
                 }
             }
         }
-        x->d_off = off;
-        if (off + x->out_size * mb > top)
-            top = off + x->out_size * mb;
+        off[x] = o;
+        if (o + xs > top)
+            top = o + xs;
     }
+    return top;
+}
+
+/* Offsets of the gradient buffers: the buffer of owner i lives over layer steps
+ * [d_lo, max(last_use, i)] (pack). Layers sharing an add's buffer get its offset. */
+static int plan_grads(struct mn_net *net, int64_t *total)
+{
+    int n = net->g->n, m = 0;
+    int *order = calloc((size_t)n, sizeof *order), *lo = calloc((size_t)n, sizeof *lo);
+    int *hi = calloc((size_t)n, sizeof *hi);
+    int64_t *off = malloc((size_t)n * sizeof *off);
+    if (!order || !lo || !hi || !off) {
+        free(order);
+        free(lo);
+        free(hi);
+        free(off);
+        return MN_ENOMEM;
+    }
+    for (int i = 1; i < n; i++) {
+        struct nl *L = &net->L[i];
+        lo[i] = L->d_lo;
+        hi[i] = L->last_use > i ? L->last_use : i;
+        if (L->d_off == 0 && L->galias < 0) /* needs its own buffer */
+            order[m++] = i;
+    }
+    *total = pack(net, order, m, lo, hi, off);
+    for (int a = 0; a < m; a++)
+        net->L[order[a]].d_off = off[order[a]];
     for (int i = 1; i < n; i++)
         if (net->L[i].galias >= 0)
             net->L[i].d_off = net->L[net->L[i].d_root].d_off;
     free(order);
-    *total = top;
+    free(lo);
+    free(hi);
+    free(off);
     return MN_OK;
+}
+
+/* With share_acts: which outputs no backward reads, and their offsets t_off in the
+ * shared region (pack over [i, last_use]; -1 = kept); *total is its size. Without,
+ * every output is kept. Flatten aliases its input, so a kept flatten keeps it. */
+static int plan_shared(struct mn_net *net, int share, int64_t *total)
+{
+    int n = net->g->n, m = 0;
+    int *order = calloc((size_t)n, sizeof *order), *lo = calloc((size_t)n, sizeof *lo);
+    int *hi = calloc((size_t)n, sizeof *hi), *keep = malloc((size_t)n * sizeof *keep);
+    int64_t *off = malloc((size_t)n * sizeof *off);
+    int rc = order && lo && hi && keep && off ? MN_OK : MN_ENOMEM;
+    *total = 0;
+    for (int i = 0; !rc && i < n; i++) {
+        struct nl *L = &net->L[i];
+        L->t_off = -1;
+        keep[i] = !share || i == 0 || i == net->g->output || !L->run ||
+                  L->l->act != MN_ACT_NONE || kinds[L->l->op].reads_out;
+    }
+    for (int i = n - 1; !rc && i > 0; i--) {
+        const struct nl *L = &net->L[i];
+        for (int k = 0; L->run && k < L->l->n_in; k++)
+            if (kinds[L->l->op].reads_in || (L->l->op == MN_OP_FLATTEN && keep[i]))
+                keep[L->in[k]] = 1;
+    }
+    for (int i = 0; !rc && i < n; i++) {
+        lo[i] = i;
+        hi[i] = net->L[i].last_use > i ? net->L[i].last_use : i;
+    }
+    for (int i = n - 1; !rc && i > 0; i--) { /* a flatten's readers read its input */
+        const struct nl *L = &net->L[i];
+        if (L->run && L->l->op == MN_OP_FLATTEN && hi[i] > hi[L->in[0]])
+            hi[L->in[0]] = hi[i];
+    }
+    for (int i = 0; !rc && i < n; i++)
+        if (!keep[i] && net->L[i].l->op != MN_OP_FLATTEN)
+            order[m++] = i;
+    if (!rc) {
+        *total = pack(net, order, m, lo, hi, off);
+        for (int a = 0; a < m; a++)
+            net->L[order[a]].t_off = off[order[a]];
+    }
+    free(order);
+    free(lo);
+    free(hi);
+    free(keep);
+    free(off);
+    return rc;
 }
 
 #define HUGE_PAGE ((size_t)2 << 20)
@@ -726,10 +807,13 @@ struct mn_net *mn_net_create(const struct mn_graph *g, int max_batch,
     }
     int64_t act = 0, stats = 0, ws = 0, cols = 0, dtmp = 0, mb = max_batch;
     net->keep_cols = opts && opts->keep_cols;
+    for (int i = 0; i < n; i++)
+        net->L[i].out_size = mn_shape_size(gc->layers[i].out);
+    if (plan_shared(net, opts && opts->share_acts, &act)) /* the shared region first */
+        goto nomem;
     for (int i = 0; i < n; i++) {
         struct nl *L = &net->L[i];
         const struct mn_layer *l = L->l;
-        L->out_size = mn_shape_size(l->out);
         L->in_size = i ? mn_shape_size(gc->layers[l->in[0]].out) : 0;
         L->raw_off = L->stat_off = L->d_off = -1;
         if (i)
@@ -744,8 +828,13 @@ struct mn_net *mn_net_create(const struct mn_graph *g, int max_batch,
         }
         if (L->dup >= 0) {
             L->out_off = net->L[L->dup].out_off;
+            L->shared = net->L[L->dup].shared;
         } else if (l->op == MN_OP_FLATTEN) {
             L->out_off = net->L[l->in[0]].out_off;
+            L->shared = net->L[l->in[0]].shared;
+        } else if (L->t_off >= 0) {
+            L->out_off = L->t_off;
+            L->shared = 1;
         } else {
             L->out_off = act;
             act += L->out_size * mb;
@@ -971,7 +1060,8 @@ struct mn_shape mn_net_out_shape(const struct mn_net *net)
 
 static const void *layer_output(const struct mn_net *net, int layer, enum mn_dtype dt)
 {
-    if (layer < 0 || layer >= net->g->n || net->dt != dt || !net->L[layer].reach)
+    if (layer < 0 || layer >= net->g->n || net->dt != dt || !net->L[layer].reach ||
+        net->L[layer].shared)
         return NULL;
     return (const char *)net->act + net->L[layer].out_off * (int64_t)net->esz;
 }

@@ -71,6 +71,11 @@ struct mn_net_opts {
                              every sample, so no backward recomputes them; costs
                              Σ k·k·c_in·h_out·w_out · max_batch elements over the convs.
                              Worth it when one forward serves many backward passes. */
+    int share_acts;       /* nonzero: outputs that no backward pass reads share memory
+                             (net.c's memory plan), so mn_net_layer_output returns NULL
+                             for them; still available: the input, the output, every
+                             ReLU site, every input of a conv2d/dwconv2d/dense/BN/max
+                             pool layer. Saves memory and first touches. */
 };
 
 /* Kinds of parameter tensors, for mn_net_param_views. */
@@ -172,7 +177,8 @@ int mn_net_param_views(const struct mn_net *net, const struct mn_param_view **vi
 const struct mn_graph *mn_net_graph(const struct mn_net *net);
 struct mn_shape mn_net_out_shape(const struct mn_net *net);
 /* Output of graph layer `layer` [n][c][h][w] from the last forward (after its BN and
- * activation), owned by the network; NULL when out of range or the other type. */
+ * activation), owned by the network; NULL when out of range, the other type, not
+ * executed (not feeding the output), or shared (share_acts, see mn_net_opts). */
 const float *mn_net_layer_output(const struct mn_net *net, int layer);
 const double *mn_net_layer_output_f64(const struct mn_net *net, int layer);
 

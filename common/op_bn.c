@@ -12,16 +12,17 @@
 #else
 
 /* Reductions in double over one channel row, with eight partial sums so that the
- * loops vectorise (a single running sum is one long dependency chain). */
+ * loops vectorise (a single running sum is one long dependency chain). Always inlined,
+ * so that they run in the caller's clone (ops.h MN_CLONES). */
 #define PARTS 8
 
-static double F(total)(const double *p, double tail)
+static inline MN_INLINE double F(total)(const double *p, double tail)
 {
     return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7])) + tail;
 }
 
 /* Σ x[j] (sq = 0) or Σ (x[j] − mu)² (sq = 1), j < len. */
-static double F(row_sum)(const T *restrict x, double mu, int64_t len, int sq)
+static inline MN_INLINE double F(row_sum)(const T *restrict x, double mu, int64_t len, int sq)
 {
     double p[PARTS] = {0}, t = 0;
     int64_t j = 0;
@@ -44,7 +45,7 @@ static double F(row_sum)(const T *restrict x, double mu, int64_t len, int sq)
 /* *a = Σ dy[j], *b = Σ dy[j]·(x[j] − mu), j < len: blocks of 4·PARTS elements summed
  * in T (PARTS lanes of 4 terms: vectorises for float, where GCC will not widen to
  * double inside the loop), the block sums in double. */
-static void F(row_dsums)(const T *restrict dy, const T *restrict x, double mu, int64_t len,
+static inline MN_INLINE void F(row_dsums)(const T *restrict dy, const T *restrict x, double mu, int64_t len,
                          double *a, double *b)
 {
     double pa[PARTS] = {0}, pb[PARTS] = {0}, ta = 0, tb = 0;
@@ -70,7 +71,7 @@ static void F(row_dsums)(const T *restrict dy, const T *restrict x, double mu, i
     *b = F(total)(pb, tb);
 }
 
-void F(mn_bn_fwd)(T *y, T *mean, T *var, const T *x, const T *gamma, const T *beta, int n,
+MN_CLONES void F(mn_bn_fwd)(T *y, T *mean, T *var, const T *x, const T *gamma, const T *beta, int n,
                   int c, int64_t hw)
 {
     double m = (double)n * hw;
@@ -95,7 +96,7 @@ void F(mn_bn_fwd)(T *y, T *mean, T *var, const T *x, const T *gamma, const T *be
     }
 }
 
-void F(mn_bn_bwd)(T *dx, int over, T *dgamma, T *dbeta, const T *dy, const T *x,
+MN_CLONES void F(mn_bn_bwd)(T *dx, int over, T *dgamma, T *dbeta, const T *dy, const T *x,
                   const T *gamma, const T *mean, const T *var, int n, int c, int64_t hw,
                   int frozen, int64_t pstride)
 {

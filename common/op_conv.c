@@ -17,12 +17,6 @@
 #include <string.h>
 #include "ops.h"
 
-#if defined(__GNUC__) && defined(__x86_64__)
-#define MN_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define MN_CLONES
-#endif
-
 static int fast_1x1(const struct mn_win *d)
 {
     return d->kh == 1 && d->kw == 1 && d->sh == 1 && d->sw == 1 && d->pt == 0 &&
@@ -78,8 +72,9 @@ int64_t mn_conv2d_ws_size(const struct mn_win *d)
     if (!d->direct)
         return 2 * mn_conv2d_col_size(d);
     struct dgeo g = dgeo(d);
-    return d->ci * g.xplane + (int64_t)d->co * g.len + d->co * g.qplane +
-           (int64_t)d->co * d->ci * d->kh * d->kw + d->ci * g.dlen;
+    int64_t taps = (int64_t)d->co * d->ci * d->kh * d->kw;
+    return d->ci * g.xplane + (int64_t)d->co * g.len + d->co * g.qplane + taps +
+           d->ci * g.dlen + taps * 17; /* weight-gradient sums: DACC ≤ 17 elements a tap */
 }
 
 #define MN_TMPL_FILE "op_conv.c"
@@ -238,15 +233,27 @@ static void F(taps_all)(T *out, int64_t ostride, int add, const T *in, int64_t p
     }
 }
 
-/* dw[c][ky][kx] += Σ_j g[j] · in[c·plane + ky·wp + kx + j], j < len. */
-MN_CLONES static void F(tap_dots)(T *dw, const T *g, const T *in, int64_t plane, int wp,
-                                  int ci, int kh, int kw, int64_t len)
+/* Weight gradients of the direct path are sums over every sample of a batch; per tap
+ * they accumulate in DACC elements of the workspace — DBLOCK partial sums (two
+ * vectors) and a scalar tail — and are folded into dw once per batch (once per sample
+ * for per-sample rows), not once per sample and tap. */
+#define DACC (DBLOCK + 1)
+
+/* acc [ci][kh][kw][DACC] (+)= the partial sums of Σ_j g[j] · in[c·plane + ky·wp + kx + j],
+ * j < len: set when `init`, else added. */
+MN_CLONES static void F(tap_dots)(T *acc, int init, const T *g, const T *in, int64_t plane,
+                                  int wp, int ci, int kh, int kw, int64_t len)
 {
+    const F(vec) zero = {0};
     for (int c = 0; c < ci; c++)
         for (int ky = 0; ky < kh; ky++)
-            for (int kx = 0; kx < kw; kx++) {
+            for (int kx = 0; kx < kw; kx++, acc += DACC) {
                 const T *r = in + c * plane + (int64_t)ky * wp + kx;
-                F(vec) a0 = {0}, a1 = {0}, g0, g1, x0, x1;
+                F(vec) a0 = zero, a1 = zero, g0, g1, x0, x1;
+                if (!init) {
+                    VLOAD(a0, acc);
+                    VLOAD(a1, acc + VN);
+                }
                 T s = 0;
                 int64_t j = 0;
                 for (; j + DBLOCK <= len; j += DBLOCK) {
@@ -259,11 +266,106 @@ MN_CLONES static void F(tap_dots)(T *dw, const T *g, const T *in, int64_t plane,
                 }
                 for (; j < len; j++)
                     s += g[j] * r[j];
-                a0 += a1;
-                for (int q = 0; q < VN; q++)
-                    s += a0[q];
-                *dw++ += s;
+                VSTORE(acc, a0);
+                VSTORE(acc + VN, a1);
+                acc[DBLOCK] = init ? s : acc[DBLOCK] + s;
             }
+}
+
+/* tap_dots for two output channels (g0 → acc0, g1 → acc1) and three taps of a kernel
+ * row at a time, so that each input vector loaded serves six dot products. */
+MN_CLONES static void F(tap_dots2)(T *acc0, T *acc1, int init, const T *g0, const T *g1,
+                                   const T *in, int64_t plane, int wp, int ci, int kh, int kw,
+                                   int64_t len)
+{
+    const F(vec) zero = {0};
+    for (int c = 0; c < ci; c++)
+        for (int ky = 0; ky < kh; ky++)
+            for (int kx = 0; kx < kw;) {
+                const T *r = in + c * plane + (int64_t)ky * wp + kx;
+                int nt = kw - kx < 3 ? 1 : 3; /* taps this step */
+                /* a<channel><tap><half>, named so that they stay in registers */
+                F(vec) a000 = zero, a001 = zero, a010 = zero, a011 = zero, a020 = zero;
+                F(vec) a021 = zero, a100 = zero, a101 = zero, a110 = zero, a111 = zero;
+                F(vec) a120 = zero, a121 = zero, v0, v1, u0, u1, x0, x1;
+                if (!init) {
+                    VLOAD(a000, acc0);
+                    VLOAD(a001, acc0 + VN);
+                    VLOAD(a100, acc1);
+                    VLOAD(a101, acc1 + VN);
+                }
+                int64_t j = 0;
+#define TAP(t, p0, p1, q0, q1)                                                       \
+    VLOAD(x0, r + (t) + j);                                                          \
+    VLOAD(x1, r + (t) + j + VN);                                                     \
+    p0 += v0 * x0;                                                                   \
+    p1 += v1 * x1;                                                                   \
+    q0 += u0 * x0;                                                                   \
+    q1 += u1 * x1
+#define GS                                                                           \
+    VLOAD(v0, g0 + j);                                                               \
+    VLOAD(v1, g0 + j + VN);                                                          \
+    VLOAD(u0, g1 + j);                                                               \
+    VLOAD(u1, g1 + j + VN)
+                if (nt == 1) {
+                    for (; j + DBLOCK <= len; j += DBLOCK) {
+                        GS;
+                        TAP(0, a000, a001, a100, a101);
+                    }
+                } else {
+                    if (!init) {
+                        VLOAD(a010, acc0 + DACC);
+                        VLOAD(a011, acc0 + DACC + VN);
+                        VLOAD(a020, acc0 + 2 * DACC);
+                        VLOAD(a021, acc0 + 2 * DACC + VN);
+                        VLOAD(a110, acc1 + DACC);
+                        VLOAD(a111, acc1 + DACC + VN);
+                        VLOAD(a120, acc1 + 2 * DACC);
+                        VLOAD(a121, acc1 + 2 * DACC + VN);
+                    }
+                    for (; j + DBLOCK <= len; j += DBLOCK) {
+                        GS;
+                        TAP(0, a000, a001, a100, a101);
+                        TAP(1, a010, a011, a110, a111);
+                        TAP(2, a020, a021, a120, a121);
+                    }
+                    VSTORE(acc0 + DACC, a010);
+                    VSTORE(acc0 + DACC + VN, a011);
+                    VSTORE(acc0 + 2 * DACC, a020);
+                    VSTORE(acc0 + 2 * DACC + VN, a021);
+                    VSTORE(acc1 + DACC, a110);
+                    VSTORE(acc1 + DACC + VN, a111);
+                    VSTORE(acc1 + 2 * DACC, a120);
+                    VSTORE(acc1 + 2 * DACC + VN, a121);
+                }
+#undef GS
+#undef TAP
+                VSTORE(acc0, a000);
+                VSTORE(acc0 + VN, a001);
+                VSTORE(acc1, a100);
+                VSTORE(acc1 + VN, a101);
+                for (int t = 0; t < nt; t++, acc0 += DACC, acc1 += DACC) {
+                    T s = 0, u = 0;
+                    for (int64_t i = j; i < len; i++) {
+                        s += g0[i] * r[t + i];
+                        u += g1[i] * r[t + i];
+                    }
+                    acc0[DBLOCK] = init ? s : acc0[DBLOCK] + s;
+                    acc1[DBLOCK] = init ? u : acc1[DBLOCK] + u;
+                }
+                kx += nt;
+            }
+}
+
+/* dw[t] += the sum held in acc [taps][DACC]. */
+static void F(acc_fold)(T *dw, const T *acc, int64_t taps)
+{
+    for (int64_t t = 0; t < taps; t++, acc += DACC) {
+        T s = acc[DBLOCK];
+        for (int q = 0; q < VN; q++)
+            s += acc[q] + acc[q + VN];
+        dw[t] += s;
+    }
 }
 
 /* One sample forward: y [co][ho][wo]; ws as mn_conv2d_ws_size. */
@@ -294,15 +396,16 @@ static void F(direct_fwd)(T *y, T *ws, const T *x, const T *w, const T *b,
 }
 
 /* One sample backward: dx [ci][h][w], dw [co][ci][kh][kw] (either may be NULL);
- * dy [co][ho][wo]; ws as mn_conv2d_ws_size. */
+ * dy [co][ho][wo]; ws as mn_conv2d_ws_size. Weight gradients accumulate in the
+ * workspace from the `first` sample of a run on and reach dw at its `last`. */
 static void F(direct_bwd)(T *dx, T *dw, T *ws, const T *dy, const T *x, const T *w,
-                          const struct mn_win *d)
+                          const struct mn_win *d, int first, int last)
 {
     struct dgeo g = dgeo(d);
     int one = fast_1x1(d), kk = d->kh * d->kw;
     int64_t hw = (int64_t)d->h * d->w, k = (int64_t)d->ci * kk;
     T *xp = ws, *gext = xp + d->ci * g.xplane, *gp = gext + d->co * g.len;
-    T *wf = gp + d->co * g.qplane, *ext = wf + d->co * k;
+    T *wf = gp + d->co * g.qplane, *ext = wf + d->co * k, *acc = ext + d->ci * g.dlen;
     if (dw) {
         const T *xin = x, *gin = dy;
         if (!one) {
@@ -311,9 +414,16 @@ static void F(direct_bwd)(T *dx, T *dw, T *ws, const T *dy, const T *x, const T 
             xin = xp;
             gin = gext;
         }
-        for (int o = 0; o < d->co; o++)
-            F(tap_dots)(dw + o * k, gin + o * g.len, xin, one ? hw : g.xplane, g.wp, d->ci,
-                        d->kh, d->kw, g.len);
+        int o = 0;
+        for (; o + 1 < d->co; o += 2)
+            F(tap_dots2)(acc + o * k * DACC, acc + (o + 1) * k * DACC, first, gin + o * g.len,
+                         gin + (o + 1) * g.len, xin, one ? hw : g.xplane, g.wp, d->ci, d->kh,
+                         d->kw, g.len);
+        if (o < d->co)
+            F(tap_dots)(acc + o * k * DACC, first, gin + o * g.len, xin, one ? hw : g.xplane, g.wp,
+                        d->ci, d->kh, d->kw, g.len);
+        if (last)
+            F(acc_fold)(dw, acc, d->co * k);
     }
     if (!dx)
         return;
@@ -383,7 +493,7 @@ void F(mn_conv2d_bwd)(T *dx, T *dw, T *db, const T *col, T *ws, const T *dy, con
             }
         if (d->direct) {
             F(direct_bwd)(dx ? dx + n * xs : NULL, dw ? dw + n * pstride : NULL, ws, dyn, xn,
-                          w, d);
+                          w, d, pstride || n == 0, pstride || n == d->n - 1);
             continue;
         }
         if (dw) {
@@ -471,6 +581,7 @@ void F(mn_dwconv2d_bwd)(T *dx, T *dw, T *db, const T *dy, const T *x, const T *w
         }
 }
 
+#undef DACC
 #undef DBLOCK
 #undef VN
 #undef VLOAD

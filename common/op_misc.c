@@ -20,7 +20,7 @@ static inline T F(relu6)(T v)
 }
 
 /* y = act(x) in one pass; in place through a single pointer, so both loops vectorise. */
-void F(mn_act_fwd)(T *y, const T *x, int64_t size, enum mn_act act)
+MN_CLONES void F(mn_act_fwd)(T *y, const T *x, int64_t size, enum mn_act act)
 {
     if (act != MN_ACT_RELU && act != MN_ACT_RELU6) {
         if (y != x)
@@ -57,7 +57,7 @@ static inline T F(pass_relu6)(T g, T y)
     return y > 0 && y < 6 ? g : 0;
 }
 
-void F(mn_act_bwd)(T *restrict dx, const T *restrict dy, const T *restrict y, int64_t size,
+MN_CLONES void F(mn_act_bwd)(T *restrict dx, const T *restrict dy, const T *restrict y, int64_t size,
                    enum mn_act act)
 {
     if (act == MN_ACT_RELU)
@@ -70,7 +70,7 @@ void F(mn_act_bwd)(T *restrict dx, const T *restrict dy, const T *restrict y, in
         F(mn_acc)(dx, dy, size);
 }
 
-void F(mn_act_mask)(T *restrict dy, const T *restrict y, int64_t size, enum mn_act act)
+MN_CLONES void F(mn_act_mask)(T *restrict dy, const T *restrict y, int64_t size, enum mn_act act)
 {
     if (act == MN_ACT_RELU)
         for (int64_t i = 0; i < size; i++)
@@ -82,7 +82,7 @@ void F(mn_act_mask)(T *restrict dy, const T *restrict y, int64_t size, enum mn_a
 
 #define ADD_BLOCK 1024 /* elements summed over all inputs while they stay in L1 */
 
-void F(mn_add_fwd)(T *restrict y, const T *const *x, int n_in, int64_t size)
+MN_CLONES void F(mn_add_fwd)(T *restrict y, const T *const *x, int n_in, int64_t size)
 {
     for (int64_t b = 0; b < size; b += ADD_BLOCK) {
         int64_t e = size - b < ADD_BLOCK ? size : b + ADD_BLOCK;
@@ -95,7 +95,7 @@ void F(mn_add_fwd)(T *restrict y, const T *const *x, int n_in, int64_t size)
     }
 }
 
-void F(mn_acc)(T *restrict dx, const T *restrict dy, int64_t size)
+MN_CLONES void F(mn_acc)(T *restrict dx, const T *restrict dy, int64_t size)
 {
     for (int64_t i = 0; i < size; i++)
         dx[i] += dy[i];

@@ -22,7 +22,7 @@ static void window(int *lo, int *hi, int o, int s, int p, int k, int size)
  * into an input row (backward), in the order of the plain window loops (input row,
  * then column ascending), so results are those of summing each window in turn. */
 
-void F(mn_avgpool_fwd)(T *y, const T *x, const struct mn_win *d, int cip)
+MN_CLONES void F(mn_avgpool_fwd)(T *y, const T *x, const struct mn_win *d, int cip)
 {
     int64_t hw = (int64_t)d->h * d->w, ohw = (int64_t)d->ho * d->wo;
     for (int64_t nc = 0; nc < (int64_t)d->n * d->ci; nc++) {
@@ -56,7 +56,7 @@ void F(mn_avgpool_fwd)(T *y, const T *x, const struct mn_win *d, int cip)
 
 #define POOL_CHUNK 256 /* output columns whose gradients are spread at a time */
 
-void F(mn_avgpool_bwd)(T *dx, const T *dy, const struct mn_win *d, int cip)
+MN_CLONES void F(mn_avgpool_bwd)(T *dx, const T *dy, const struct mn_win *d, int cip)
 {
     int64_t hw = (int64_t)d->h * d->w, ohw = (int64_t)d->ho * d->wo;
     T g[POOL_CHUNK];

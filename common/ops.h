@@ -17,6 +17,20 @@
 
 #define MN_BN_EPS 1e-5
 
+/* Hot kernels get an AVX2 clone beside the baseline one (chosen once per process by
+ * the CPU); the arithmetic is the same element by element, so results do not depend
+ * on which runs. */
+#if defined(__GNUC__) && defined(__x86_64__)
+#define MN_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define MN_CLONES
+#endif
+#if defined(__GNUC__)
+#define MN_INLINE __attribute__((always_inline)) /* helpers of a cloned kernel */
+#else
+#define MN_INLINE
+#endif
+
 /* Geometry of a sliding-window op (conv2d, dwconv2d, pools) for a batch: input
  * [n][ci][h][w], output [n][co][ho][wo], kernel kh×kw, stride sh×sw, top and left
  * padding pt, pl (bottom/right padding is implied by ho, wo). conv2d only: `direct`

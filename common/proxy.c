@@ -553,10 +553,10 @@ struct mn_net *mn_proxy_net(struct mn_proxy_ctx *ctx, int max_batch,
     static const enum mn_init schemes[PI_COUNT] = {
         [PI_TORCH] = MN_INIT_TORCH, [PI_FAN_IN] = MN_INIT_KAIMING_FAN_IN,
         [PI_FAN_OUT] = MN_INIT_KAIMING_FAN_OUT, [PI_GAUSSIAN] = MN_INIT_TORCH};
-    struct mn_net_opts o = opts ? *opts : (struct mn_net_opts){MN_F32, 0, 0};
+    struct mn_net_opts o = opts ? *opts : (struct mn_net_opts){MN_F32, 0, 0, 1};
     if (!ctx->net || ctx->net_batch != max_batch || ctx->net_opts.dtype != o.dtype ||
         ctx->net_opts.per_sample_grads != o.per_sample_grads ||
-        ctx->net_opts.keep_cols != o.keep_cols) {
+        ctx->net_opts.keep_cols != o.keep_cols || ctx->net_opts.share_acts != o.share_acts) {
         mn_net_free(ctx->net);
         ctx->net = mn_net_create(ctx->g, max_batch, &o, ctx->err);
         ctx->net_batch = max_batch;
@@ -652,6 +652,34 @@ double mn_proxy_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+int mn_proxy_ctx_open(struct mn_proxy_ctx *ctx, const struct mn_proxy_config *c, int i,
+                      const struct mn_space *sp, const struct mn_arch *a, const cJSON *base,
+                      uint64_t key_hash, uint64_t seed, const struct mn_proxy_trace *trace,
+                      struct mn_error *err)
+{
+    int t = c->type[i], rc;
+    *ctx = (struct mn_proxy_ctx){.name = types[t].name, .s = &c->s[t], .seed = seed,
+                                 .key_hash = key_hash, .trace = trace, .err = err};
+    rc = proxy_space(t, &c->s[t], mn_space_name(sp), base, &ctx->own, err);
+    if (!rc && (rc = mn_space_lower(ctx->own ? ctx->own : sp, a, &ctx->graph, err)))
+        mn_error_prefix_field(err, types[t].name);
+    ctx->g = ctx->graph;
+    if (rc)
+        mn_proxy_ctx_close(ctx);
+    return rc;
+}
+
+void mn_proxy_ctx_close(struct mn_proxy_ctx *ctx)
+{
+    mn_net_free(ctx->net);
+    mn_graph_free(ctx->graph);
+    mn_space_free(ctx->own);
+    ctx->net = NULL;
+    ctx->graph = NULL;
+    ctx->g = NULL;
+    ctx->own = NULL;
+}
+
 int mn_proxies_compute(const struct mn_proxy_config *c, const struct mn_space *sp,
                        const struct mn_arch *a, uint64_t seed,
                        const struct mn_proxy_trace *trace, struct mn_proxy_value *out,
@@ -669,40 +697,33 @@ int mn_proxies_compute(const struct mn_proxy_config *c, const struct mn_space *s
     for (int i = 0; !rc && i < c->n; i++) {
         int t = c->type[i];
         double t0 = mn_proxy_now(), sum = 0;
-        struct mn_space *own = NULL;
-        struct mn_graph *g = NULL;
         int degenerate = 0;
-        rc = proxy_space(t, &c->s[t], mn_space_name(sp), base, &own, err);
-        if (!rc && (rc = mn_space_lower(own ? own : sp, a, &g, err)))
-            mn_error_prefix_field(err, types[t].name);
-        struct mn_proxy_ctx ctx = {.name = types[t].name, .s = &c->s[t], .g = g,
-                                   .seed = seed, .key_hash = key_hash, .trace = trace,
-                                   .err = err};
-        if (!own) {
+        struct mn_proxy_ctx ctx;
+        rc = mn_proxy_ctx_open(&ctx, c, i, sp, a, base, key_hash, seed, trace, err);
+        if (!rc && !ctx.own) {
             ctx.net = own_net.net;
             ctx.net_batch = own_net.net_batch;
             ctx.net_opts = own_net.net_opts;
+            own_net.net = NULL;
         }
         for (int r = 0; !rc && r < c->s[t].repeats; r++) {
             double v = NAN;
             ctx.repeat = r;
             if (trace && trace->graph)
-                trace->graph(trace->ud, ctx.name, r, g);
+                trace->graph(trace->ud, ctx.name, r, ctx.g);
             rc = types[t].compute(&ctx, &v);
             if (rc)
                 mn_error_prefix_field(err, types[t].name);
             degenerate |= !isfinite(v);
             sum += v;
         }
-        if (own) {
-            mn_net_free(ctx.net);
-        } else {
+        if (!ctx.own) {
             own_net.net = ctx.net;
             own_net.net_batch = ctx.net_batch;
             own_net.net_opts = ctx.net_opts;
+            ctx.net = NULL;
         }
-        mn_graph_free(g);
-        mn_space_free(own);
+        mn_proxy_ctx_close(&ctx);
         out[i].degenerate = degenerate;
         out[i].value = degenerate ? (types[t].lower_better ? MN_PROXY_SENTINEL
                                                            : -MN_PROXY_SENTINEL)

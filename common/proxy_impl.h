@@ -27,7 +27,7 @@ struct mn_proxy_settings {
 struct mn_proxy_ctx {
     const char *name;
     const struct mn_proxy_settings *s;
-    const struct mn_graph *g; /* the network (overrides applied) */
+    const struct mn_graph *g; /* the network (overrides applied): `graph` below */
     uint64_t seed;            /* job seed */
     uint64_t key_hash;        /* mn_hash_str of the canonical architecture key */
     int repeat;
@@ -38,11 +38,30 @@ struct mn_proxy_ctx {
     struct mn_net *net;
     int net_batch;
     struct mn_net_opts net_opts;
+    /* Owned by the context (mn_proxy_ctx_open/close). */
+    struct mn_space *own;   /* the proxy's own space (network override), or NULL */
+    struct mn_graph *graph; /* the lowered network graph */
 };
+
+/* Opens the context of the i-th proxy of c (config order) for architecture a of the
+ * job's space sp (settings base, mn_space_settings_json), the canonical key's hash and
+ * the job seed: applies the proxy's network override and lowers a; no network yet.
+ * The driver (mn_proxies_compute) opens one per proxy; benchmarks use it to time a
+ * proxy's stages on exactly the driver's setup. Returns 0, or negative with err set
+ * and nothing to close. Close with mn_proxy_ctx_close, which frees graph, own space
+ * and ctx->net. */
+int mn_proxy_ctx_open(struct mn_proxy_ctx *ctx, const struct mn_proxy_config *c, int i,
+                      const struct mn_space *sp, const struct mn_arch *a, const cJSON *base,
+                      uint64_t key_hash, uint64_t seed, const struct mn_proxy_trace *trace,
+                      struct mn_error *err);
+void mn_proxy_ctx_close(struct mn_proxy_ctx *ctx);
 
 /* A network for batches of up to max_batch, initialised with the proxy's scheme from
  * the candidate's stream for this repeat (traced as "params"); owned by ctx (do not
- * free it). NULL with ctx->err set. */
+ * free it). opts NULL means float32, one gradient row and share_acts: outputs that no
+ * backward reads share memory, so mn_net_layer_output is NULL for them (ReLU sites,
+ * the output and the inputs of conv/dense/BN layers are always there). NULL with
+ * ctx->err set. */
 struct mn_net *mn_proxy_net(struct mn_proxy_ctx *ctx, int max_batch,
                             const struct mn_net_opts *opts);
 /* Fills x [n][C][H][W] of the graph input's shape with batch b of this repeat: seeded
@@ -65,6 +84,22 @@ int64_t mn_proxy_out_size(const struct mn_graph *g);
 /* Symmetric eigenvalues (ascending) of the n×n matrix a (row-major, destroyed), into
  * w[n]. Returns 0, or MN_ENUMERIC when LAPACK fails. */
 int mn_proxy_eigvalsh(double *a, int n, double *w);
+
+/* The ntk proxy in stages: setup (network built and initialised for the context's
+ * repeat, inputs drawn, buffers allocated; the network stays owned by ctx) and compute
+ * (forward, Jacobian, Gram matrix, eigenvalues: the region TE-NAS's procedure times),
+ * which may run repeatedly on one setup. mn_proxy_ntk = setup + compute + release. */
+struct mn_ntk_run {
+    struct mn_net *net;
+    int n;
+    int64_t classes;
+    enum mn_ntk_mode mode;
+    float *x, *dout; /* [n][input], [n][classes] */
+    double *G, *w;   /* [n][n], [n] */
+};
+int mn_proxy_ntk_setup(struct mn_proxy_ctx *ctx, struct mn_ntk_run *run);
+int mn_proxy_ntk_compute(struct mn_proxy_ctx *ctx, struct mn_ntk_run *run, double *value);
+void mn_proxy_ntk_release(struct mn_ntk_run *run);
 
 /* One compute function per proxy: one repeat into *value (non-finite = degenerate). */
 typedef int (*mn_proxy_fn)(struct mn_proxy_ctx *ctx, double *value);

@@ -82,39 +82,60 @@ static int jacobian(struct mn_net *net, int n, int64_t classes, enum mn_ntk_mode
     return MN_OK;
 }
 
+int mn_proxy_ntk_setup(struct mn_proxy_ctx *ctx, struct mn_ntk_run *run)
+{
+    int n = ctx->s->batch_size, rc;
+    /* exact: one forward serves n backward passes, so keep the im2col columns */
+    struct mn_net_opts opts = {MN_F32, 1, ctx->s->mode == NTK_EXACT, 1};
+    *run = (struct mn_ntk_run){.n = n, .classes = mn_proxy_out_size(ctx->g),
+                               .mode = ctx->s->mode};
+    if (!(run->net = mn_proxy_net(ctx, n, &opts)))
+        return ctx->err->code;
+    run->x = malloc((size_t)(n * mn_proxy_in_size(ctx->g)) * sizeof *run->x);
+    run->dout = malloc((size_t)(n * run->classes) * sizeof *run->dout);
+    run->G = malloc((size_t)n * (size_t)n * sizeof *run->G);
+    run->w = malloc((size_t)n * sizeof *run->w);
+    if (!run->x || !run->dout || !run->G || !run->w)
+        rc = mn_error_set(ctx->err, MN_ENOMEM, NULL, "out of memory");
+    else
+        rc = mn_proxy_inputs(ctx, 0, 0, run->x, n, NULL, 0);
+    if (rc)
+        mn_proxy_ntk_release(run);
+    return rc;
+}
+
+int mn_proxy_ntk_compute(struct mn_proxy_ctx *ctx, struct mn_ntk_run *run, double *value)
+{
+    int n = run->n;
+    mn_net_set_bn_mode(run->net, run->mode == NTK_FAST ? MN_BN_FROZEN : MN_BN_TRAIN);
+    if (!mn_net_forward(run->net, run->x, n) ||
+        jacobian(run->net, n, run->classes, run->mode, run->dout))
+        return mn_error_set(ctx->err, MN_ESTATE, NULL, "engine refused the forward/backward");
+    if (gram(run->net, mn_net_grads(run->net), n, run->G))
+        return mn_error_set(ctx->err, MN_ENOMEM, NULL, "out of memory");
+    if (mn_proxy_eigvalsh(run->G, n, run->w) == MN_OK)
+        *value = run->w[0] > 0 ? run->w[n - 1] / run->w[0] : INFINITY;
+    return MN_OK;
+}
+
+void mn_proxy_ntk_release(struct mn_ntk_run *run)
+{
+    free(run->w);
+    free(run->G);
+    free(run->dout);
+    free(run->x);
+    run->w = run->G = NULL;
+    run->dout = run->x = NULL;
+    run->net = NULL; /* owned by the context */
+}
+
 int mn_proxy_ntk(struct mn_proxy_ctx *ctx, double *value)
 {
-    int n = ctx->s->batch_size, rc = MN_OK;
-    int64_t classes = mn_proxy_out_size(ctx->g);
-    /* exact: one forward serves n backward passes, so keep the im2col columns */
-    struct mn_net_opts opts = {MN_F32, 1, ctx->s->mode == NTK_EXACT};
-    struct mn_net *net = mn_proxy_net(ctx, n, &opts);
-    if (!net)
-        return ctx->err->code;
-    float *x = malloc((size_t)(n * mn_proxy_in_size(ctx->g)) * sizeof *x);
-    float *dout = malloc((size_t)(n * classes) * sizeof *dout);
-    double *G = malloc((size_t)n * (size_t)n * sizeof *G), *w = malloc((size_t)n * sizeof *w);
-    if (!x || !dout || !G || !w) {
-        rc = mn_error_set(ctx->err, MN_ENOMEM, NULL, "out of memory");
-        goto done;
-    }
-    if ((rc = mn_proxy_inputs(ctx, 0, 0, x, n, NULL, 0)))
-        goto done;
-    mn_net_set_bn_mode(net, ctx->s->mode == NTK_FAST ? MN_BN_FROZEN : MN_BN_TRAIN);
-    if (!mn_net_forward(net, x, n) || jacobian(net, n, classes, ctx->s->mode, dout)) {
-        rc = mn_error_set(ctx->err, MN_ESTATE, NULL, "engine refused the forward/backward");
-        goto done;
-    }
-    if (gram(net, mn_net_grads(net), n, G)) {
-        rc = mn_error_set(ctx->err, MN_ENOMEM, NULL, "out of memory");
-        goto done;
-    }
-    if (mn_proxy_eigvalsh(G, n, w) == MN_OK)
-        *value = w[0] > 0 ? w[n - 1] / w[0] : INFINITY;
-done:
-    free(w);
-    free(G);
-    free(dout);
-    free(x);
+    struct mn_ntk_run run;
+    int rc = mn_proxy_ntk_setup(ctx, &run);
+    if (rc)
+        return rc;
+    rc = mn_proxy_ntk_compute(ctx, &run, value);
+    mn_proxy_ntk_release(&run);
     return rc;
 }

@@ -4,7 +4,7 @@
  * (branch merged by Add, depthwise, asymmetric padding, pools, dense, softmax);
  * per-sample gradients; BN modes and statistics; ReLU patterns; initialisation;
  * determinism; errors; memory reuse; duplicate layers computed once; kept im2col
- * columns. */
+ * columns; shared outputs (share_acts). */
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
@@ -95,7 +95,7 @@ static double *rnd(int64_t n, struct mn_rng *r)
 
 static struct mn_net *make(const struct mn_graph *g, int batch, enum mn_dtype dt, int ps)
 {
-    struct mn_net_opts o = {dt, ps, 0};
+    struct mn_net_opts o = {dt, ps, 0, 0};
     struct mn_error err;
     struct mn_net *net = mn_net_create(g, batch, &o, &err);
     ck_assert_msg(net != NULL, "%s", err.message);
@@ -447,7 +447,7 @@ START_TEST(errors)
     struct mn_graph *g = unas();
     ck_assert_ptr_null(mn_net_create(g, 0, NULL, &err));
     ck_assert_int_eq(err.code, MN_EINVAL);
-    struct mn_net_opts bad = {(enum mn_dtype)7, 0, 0};
+    struct mn_net_opts bad = {(enum mn_dtype)7, 0, 0, 0};
     ck_assert_ptr_null(mn_net_create(g, 2, &bad, &err));
     struct mn_graph *h = mn_graph_clone(g);
     h->layers[3].out.c = 99; /* inconsistent shape */
@@ -564,7 +564,7 @@ START_TEST(kept_columns_change_nothing)
     int n = 4;
     struct mn_net *net[2];
     for (int k = 0; k < 2; k++) {
-        struct mn_net_opts o = {MN_F32, 1, k};
+        struct mn_net_opts o = {MN_F32, 1, k, 0};
         struct mn_error err;
         net[k] = mn_net_create(g, n, &o, &err);
         ck_assert_msg(net[k] != NULL, "%s", err.message);
@@ -596,6 +596,107 @@ START_TEST(kept_columns_change_nothing)
 }
 END_TEST
 
+/* Sharing the outputs no backward reads (share_acts, with and without kept columns)
+ * changes no output, gradient, input gradient, ReLU pattern or BN statistic, and
+ * saves memory; mn_net_layer_output gives NULL exactly for the shared layers, never
+ * for a ReLU site, and the kept ones still hold the forward's values after backward. */
+START_TEST(shared_outputs_change_nothing)
+{
+    struct mn_graph *gs[4] = {
+        nb201(3, 1, 8, 4, arch_a), nb201(3, 1, 8, 4, arch_b), unas(),
+        nb201(2, 1, 8, 3, "|nor_conv_1x1,nor_conv_3x3,avg_pool_3x3~0|+"
+                          "|nor_conv_3x3~0|nor_conv_1x1,skip_connect~1|+"
+                          "|nor_conv_1x1~0|none~1|nor_conv_3x3,nor_conv_1x1,avg_pool_3x3~2|")};
+    int n = 3;
+    for (int gi = 0; gi < 4; gi++) {
+        struct mn_graph *g = gs[gi];
+        struct mn_net *net[3];
+        for (int k = 0; k < 3; k++) {
+            struct mn_net_opts o = {MN_F32, 1, k == 2, k > 0};
+            struct mn_error err;
+            net[k] = mn_net_create(g, n, &o, &err);
+            ck_assert_msg(net[k] != NULL, "%s", err.message);
+            mn_net_init_params(net[k], MN_INIT_TORCH, 5);
+            /* BN affine parameters off their defaults, so every path matters */
+            const struct mn_param_view *v;
+            int nv = mn_net_param_views(net[k], &v);
+            for (int i = 0; i < nv; i++)
+                for (int64_t e = 0; v[i].kind >= MN_PARAM_BN_GAMMA && e < v[i].count; e++)
+                    mn_net_params(net[k])[v[i].offset + e] = 0.5f + 0.1f * (float)(e % 7) -
+                                                             (v[i].kind == MN_PARAM_BN_BETA);
+        }
+        ck_assert_int_lt(mn_net_memory_bytes(net[1]), mn_net_memory_bytes(net[0]));
+        struct mn_rng rng;
+        mn_rng_seed(&rng, 4, gi);
+        int64_t nx = n * in_size(net[0]), no = n * out_size(net[0]);
+        int64_t np = mn_net_n_params(net[0]), wps = (mn_net_relu_bits(net[0]) + 63) / 64;
+        float *x = malloc((size_t)nx * sizeof *x), *r = malloc((size_t)no * sizeof *r);
+        float *dx[3];
+        uint64_t *pat[3];
+        for (int64_t i = 0; i < nx; i++)
+            x[i] = (float)mn_rng_normal(&rng);
+        for (int64_t i = 0; i < no; i++)
+            r[i] = (float)mn_rng_normal(&rng);
+        const float *y[3];
+        for (int k = 0; k < 3; k++) {
+            dx[k] = malloc((size_t)nx * sizeof *dx[k]);
+            pat[k] = malloc((size_t)(n * wps + 1) * sizeof *pat[k]);
+            y[k] = mn_net_forward(net[k], x, n);
+            ck_assert_ptr_nonnull(y[k]);
+            ck_assert_int_eq(mn_net_relu_pattern(net[k], pat[k], wps), n);
+            mn_net_zero_grad(net[k]);
+            ck_assert_int_eq(mn_net_backward(net[k], r, dx[k], 0), 0);
+            ck_assert_int_eq(mn_net_backward(net[k], r, NULL, MN_BW_PER_SAMPLE), 0);
+        }
+        for (int k = 1; k < 3; k++) {
+            for (int64_t i = 0; i < no; i++)
+                ck_assert_float_eq(y[0][i], y[k][i]);
+            for (int64_t i = 0; i < np * n; i++)
+                ck_assert_float_eq(mn_net_grads(net[0])[i], mn_net_grads(net[k])[i]);
+            for (int64_t i = 0; i < nx; i++)
+                ck_assert_float_eq(dx[0][i], dx[k][i]);
+            for (int64_t i = 0; i < n * wps; i++)
+                ck_assert_uint_eq(pat[0][i], pat[k][i]);
+            const struct mn_bn_site *bs;
+            for (int b = 0; b < mn_net_bn_sites(net[0], &bs); b++) {
+                double m0[64], v0[64], m1[64], v1[64];
+                ck_assert_int_eq(mn_net_bn_stats(net[0], b, m0, v0), 0);
+                ck_assert_int_eq(mn_net_bn_stats(net[k], b, m1, v1), 0);
+                for (int c = 0; c < bs[b].channels; c++) {
+                    ck_assert_double_eq(m0[c], m1[c]);
+                    ck_assert_double_eq(v0[c], v1[c]);
+                }
+            }
+            int shared = 0;
+            for (int i = 0; i < g->n; i++) {
+                const float *a = mn_net_layer_output(net[0], i);
+                const float *b = mn_net_layer_output(net[k], i);
+                if (!b) {
+                    shared += a != NULL;
+                    ck_assert_int_eq(g->layers[i].act, MN_ACT_NONE);
+                    continue;
+                }
+                ck_assert_ptr_nonnull(a);
+                for (int64_t e = 0; e < n * mn_shape_size(g->layers[i].out); e++)
+                    ck_assert_float_eq(a[e], b[e]);
+            }
+            ck_assert_int_gt(shared, 0);
+            const struct mn_relu_site *rs;
+            for (int s = 0; s < mn_net_relu_sites(net[k], &rs); s++)
+                ck_assert_ptr_nonnull(mn_net_layer_output(net[k], rs[s].layer));
+        }
+        for (int k = 0; k < 3; k++) {
+            free(dx[k]);
+            free(pat[k]);
+            mn_net_free(net[k]);
+        }
+        free(x);
+        free(r);
+        mn_graph_free(g);
+    }
+}
+END_TEST
+
 Suite *net_suite(void)
 {
     Suite *s = suite_create("net");
@@ -612,6 +713,7 @@ Suite *net_suite(void)
     tcase_add_test(tc, gradient_memory_is_reused);
     tcase_add_test(tc, duplicate_layers_computed_once);
     tcase_add_test(tc, kept_columns_change_nothing);
+    tcase_add_test(tc, shared_outputs_change_nothing);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -2,7 +2,7 @@
  * (check_proxies.c): job-spec parsing with field names, the normalised form and its
  * round trip, describe, network overrides checked against a space, sentinels and flags
  * for degenerate networks, determinism and what the seed and architecture change, a
- * network shared between proxies changing no value, and
+ * network shared between proxies changing no value, zen's feature map kept, and
  * the CIFAR-10 / IDX readers on small files this test writes itself. */
 #include <check.h>
 #include <math.h>
@@ -211,6 +211,29 @@ START_TEST(shared_network_changes_no_value)
 }
 END_TEST
 
+/* zen reads its pre-head feature map after the forward; where no backward reads it (a
+ * conv without activation before a global pool), the shared network's memory plan
+ * would reuse it, so zen takes a network that keeps every output: the value is finite
+ * and the same alone and after proxies that share the network. */
+START_TEST(zen_feature_map_kept)
+{
+    const char *g = "{\"input\":{\"c\":3,\"h\":6,\"w\":6},\"layers\":["
+                    "{\"op\":\"conv2d\",\"filters\":4,\"kernel\":3,\"padding\":\"same\","
+                    "\"bn\":true,\"activation\":\"relu\"},"
+                    "{\"op\":\"conv2d\",\"filters\":4,\"kernel\":3,\"padding\":\"same\","
+                    "\"bn\":true},{\"op\":\"gavgpool\"},{\"op\":\"dense\",\"units\":3}]}";
+    struct mn_proxy_value v[16], one[16];
+    struct mn_error err = {0};
+    ck_assert_int_eq(compute("graph", NULL, g, "{\"naswot\":{\"batch_size\":5},"
+                             "\"zen\":{\"batch_size\":5}}", 2, NULL, v, &err), 0);
+    ck_assert_int_eq(compute("graph", NULL, g, "{\"zen\":{\"batch_size\":5}}", 2, NULL, one,
+                             &err), 0);
+    ck_assert(isfinite(one[0].value) && !one[0].degenerate);
+    ck_assert_msg(memcmp(&v[1].value, &one[0].value, sizeof(double)) == 0, "%.17g vs %.17g",
+                  v[1].value, one[0].value);
+}
+END_TEST
+
 START_TEST(ntk_modes_differ_but_agree_on_a_bn_free_net)
 {
     /* A μNAS net without BN: samples are independent, so exact = fast exactly. */
@@ -371,6 +394,7 @@ Suite *proxy_suite(void)
     tcase_add_test(tc, degenerate_gives_sentinel_and_flag);
     tcase_add_test(tc, deterministic_and_seeded);
     tcase_add_test(tc, shared_network_changes_no_value);
+    tcase_add_test(tc, zen_feature_map_kept);
     tcase_add_test(tc, ntk_modes_differ_but_agree_on_a_bn_free_net);
     tcase_add_test(tc, cifar10_reader);
     tcase_add_test(tc, idx_reader_with_labels_and_channel_subset);
