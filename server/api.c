@@ -60,28 +60,23 @@ int mn_api_param_id(struct mn_http_req *rq, struct mn_http_resp *rs, int i, int6
     return 0;
 }
 
-const cJSON *mn_api_body(struct mn_http_req *rq, struct mn_http_resp *rs, int empty_ok,
-                         struct mn_jsondoc **doc)
+cJSON *mn_api_body(struct mn_http_req *rq, struct mn_http_resp *rs, int empty_ok)
 {
-    size_t at = 0;
-    int rc = rq->body_len == 0 && empty_ok
-                 ? ((*doc = mn_jsondoc_empty_object()) ? MN_OK : MN_ENOMEM)
-                 : mn_jsondoc_parse(rq->body, rq->body_len, doc, &at);
-    if (rc) {
-        if (rc == MN_ENOMEM)
-            mn_http_error(rs, MN_ENOMEM, NULL, "out of memory");
-        else
-            mn_http_error(rs, MN_EPARSE, NULL, "request body is not valid JSON (near byte %zu)",
-                          at);
+    if (rq->body_len == 0 && empty_ok)
+        return cJSON_CreateObject();
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(rq->body, rq->body_len, &end, 0);
+    if (!j) {
+        mn_http_error(rs, MN_EPARSE, NULL, "request body is not valid JSON (near byte %ld)",
+                      end ? (long)(end - rq->body) : 0L);
         return NULL;
     }
-    if (!cJSON_IsObject(mn_jsondoc_root(*doc))) {
-        mn_jsondoc_free(*doc);
-        *doc = NULL;
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
         mn_http_error(rs, MN_EINVAL, NULL, "request body must be a JSON object");
         return NULL;
     }
-    return mn_jsondoc_root(*doc);
+    return j;
 }
 
 int mn_api_query_int(struct mn_http_req *rq, struct mn_http_resp *rs, const char *key,

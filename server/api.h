@@ -6,7 +6,6 @@
 #include <cjson/cJSON.h>
 #include <stdint.h>
 #include "http.h"
-#include "jsondoc.h"
 
 extern const struct mn_route mn_api_routes[];
 extern const int mn_api_n_routes;
@@ -16,11 +15,9 @@ extern const char *const mn_api_route_names[];
 
 /* Path parameter i as a positive id; on failure sets a 404 and returns 0. */
 int mn_api_param_id(struct mn_http_req *rq, struct mn_http_resp *rs, int i, int64_t *out);
-/* The request body parsed as a JSON object, read-only, in *doc (common/jsondoc.h: the
- * caller frees it with mn_jsondoc_free); NULL after setting 400 / 422 / 503 (*doc is then
- * NULL). An empty body is {} when empty_ok. */
-const cJSON *mn_api_body(struct mn_http_req *rq, struct mn_http_resp *rs, int empty_ok,
-                         struct mn_jsondoc **doc);
+/* The request body parsed as a JSON object (caller frees); NULL after setting 400 / 422.
+ * An empty body is {} when empty_ok. */
+cJSON *mn_api_body(struct mn_http_req *rq, struct mn_http_resp *rs, int empty_ok);
 /* Integer query parameter within [min, max], *out untouched when absent; on a bad value
  * sets 422 naming it and returns non-zero. */
 int mn_api_query_int(struct mn_http_req *rq, struct mn_http_resp *rs, const char *key,

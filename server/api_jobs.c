@@ -143,12 +143,11 @@ void mn_api_jobs_create(struct mn_http_req *rq, struct mn_http_resp *rs)
 {
     struct mn_error err = {0};
     struct mn_jobspec *spec = NULL;
-    struct mn_jsondoc *doc = NULL;
-    const cJSON *in = mn_api_body(rq, rs, 0, &doc);
+    cJSON *in = mn_api_body(rq, rs, 0);
     if (!in)
         return;
     int rc = mn_jobspec_parse(in, &spec, &err);
-    mn_jsondoc_free(doc);
+    cJSON_Delete(in);
     if (rc) {
         mn_http_error_from(rs, &err);
         return;

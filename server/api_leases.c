@@ -19,8 +19,7 @@ void mn_api_lease_claim(struct mn_http_req *rq, struct mn_http_resp *rs)
                                        NULL};
     struct mn_error err = {0};
     struct mn_lease_req r = {.capacity = 64, .version = ""};
-    struct mn_jsondoc *doc = NULL;
-    const cJSON *in = mn_api_body(rq, rs, 0, &doc);
+    cJSON *in = mn_api_body(rq, rs, 0);
     if (!in)
         return;
     if (mn_json_check_keys(in, keys, &err) || mn_json_require(in, "worker_id", &err) ||
@@ -29,13 +28,13 @@ void mn_api_lease_claim(struct mn_http_req *rq, struct mn_http_resp *rs)
         mn_catalog_get_version(in, "scoring_version", r.scoring_version, &err) ||
         mn_json_get_i32(in, "capacity", 1, 4096, &r.capacity, &err) ||
         (!r.worker_id[0] && mn_error_set(&err, MN_EINVAL, "worker_id", "worker_id is empty"))) {
-        mn_jsondoc_free(doc);
+        cJSON_Delete(in);
         mn_http_error_from(rs, &err);
         return;
     }
     char *body = NULL;
     int rc = mn_lease_claim(rq->srv, &r, &body, &err);
-    mn_jsondoc_free(doc);
+    cJSON_Delete(in);
     if (rc == MN_ENOTFOUND) {
         rs->status = 204;
         return;
@@ -53,10 +52,10 @@ static int lease_request(struct mn_http_req *rq, struct mn_http_resp *rs, int64_
 {
     if (!mn_api_param_id(rq, rs, 0, id))
         return 0;
-    struct mn_jsondoc *doc = NULL;
-    if (!mn_api_body(rq, rs, 1, &doc))
+    cJSON *in = mn_api_body(rq, rs, 1);
+    if (!in)
         return 0;
-    mn_jsondoc_free(doc);
+    cJSON_Delete(in);
     return 1;
 }
 
@@ -211,8 +210,7 @@ void mn_api_lease_results(struct mn_http_req *rq, struct mn_http_resp *rs)
     char version[MN_VERSION_LEN];
     if (!mn_api_param_id(rq, rs, 0, &id))
         return;
-    struct mn_jsondoc *doc = NULL;
-    const cJSON *in = mn_api_body(rq, rs, 0, &doc);
+    cJSON *in = mn_api_body(rq, rs, 0);
     if (!in)
         return;
     const cJSON *results = cJSON_GetObjectItemCaseSensitive(in, "results");
@@ -278,11 +276,11 @@ void mn_api_lease_results(struct mn_http_req *rq, struct mn_http_resp *rs)
     mn_http_reply(rs, 200, body);
     free(res);
     mn_buf_free(&text);
-    mn_jsondoc_free(doc);
+    cJSON_Delete(in);
     return;
 fail:
     mn_http_error_from(rs, &err);
     free(res);
     mn_buf_free(&text);
-    mn_jsondoc_free(doc);
+    cJSON_Delete(in);
 }
