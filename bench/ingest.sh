@@ -4,7 +4,8 @@
 # Optuna with SQLite storage (bench/optuna_ingest.py, same number of processes,
 # ask/tell with a trivial objective) in the same run, and writes the "Coordinator
 # ingest" section of BENCHMARKS.md. Usage: bench/ingest.sh BUILD_DIR
-# Environment: WORKERS (default 4), SECONDS_PER_RUN (default 10), RUNS (default 3).
+# Environment: WORKERS (default 4), SECONDS_PER_RUN (default 10), RUNS (default 3), JOBS
+# (default 80: jobs of 15,625 candidates each, enough work that a run never uses it up).
 set -eu
 build=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -12,12 +13,14 @@ out="$here/../BENCHMARKS.md"
 workers=${WORKERS:-4}
 seconds=${SECONDS_PER_RUN:-10}
 runs=${RUNS:-3}
+jobs=${JOBS:-80}
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 ours=""
 i=0
 while [ "$i" -lt "$runs" ]; do
-    line=$("$build/bench-ingest" "$build/monasd" --workers "$workers" --seconds "$seconds")
+    line=$("$build/bench-ingest" "$build/monasd" --workers "$workers" --seconds "$seconds" \
+        --jobs "$jobs")
     echo "monasd: $line" >&2
     ours="$ours$line
 "
@@ -27,7 +30,7 @@ optuna=$(/usr/bin/python3 "$here/optuna_ingest.py" --workers "$workers" --second
 echo "optuna: $optuna" >&2
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
-section=$(OURS="$ours" OPTUNA="$optuna" WORKERS="$workers" SECONDS_PER_RUN="$seconds" \
+section=$(OURS="$ours" OPTUNA="$optuna" WORKERS="$workers" SECONDS_PER_RUN="$seconds" JOBS="$jobs" \
     LOAD_BEFORE="$load_before" LOAD_AFTER="$load_after" \
     /usr/bin/python3 - <<'PY'
 import json, os, platform, statistics, subprocess
@@ -44,16 +47,17 @@ load_after = os.environ["LOAD_AFTER"].split()
 med = statistics.median(r["results_per_s"] for r in ours)
 print("## Coordinator ingest (monasd vs Optuna on SQLite)\n")
 print("Command: `make bench` (runs `bench/ingest.sh build`: `build/bench-ingest build/monasd "
-      f"--workers {os.environ['WORKERS']} --seconds {os.environ['SECONDS_PER_RUN']}` "
-      f"{len(ours)} times, then `/usr/bin/python3 bench/optuna_ingest.py --workers "
+      f"--workers {os.environ['WORKERS']} --seconds {os.environ['SECONDS_PER_RUN']} "
+      f"--jobs {os.environ['JOBS']}` {len(ours)} times, then `/usr/bin/python3 bench/optuna_ingest.py --workers "
       f"{os.environ['WORKERS']} --seconds {os.environ['SECONDS_PER_RUN']}`).\n")
 print(f"Machine: `nproc` = {nproc}, CPU model: {cpu}; load average (1/5/15 min) before the "
       f"run {' '.join(load)}, after it {' '.join(load_after)} (other work shares this "
       "machine, so throughput varies with it; CPU per result below varies less).\n")
 print("Simulated workers are separate processes on loopback, each leasing batches of "
-      f"{ours[0]['batch']} and posting trivial scores over HTTP keep-alive, against nb201 "
-      "random-search jobs: every result goes through the full HTTP + JSON validation + "
-      "SQLite (WAL) path. `stored` is monasd's own count of results written.\n")
+      f"{ours[0]['batch']} and posting trivial scores over HTTP keep-alive, against "
+      f"{os.environ['JOBS']} nb201 random-search jobs of 15,625 candidates each (the whole "
+      "space; more work than a run uses up): every result goes through the full HTTP + JSON "
+      "validation + SQLite (WAL) path. `stored` is monasd's own count of results written.\n")
 print("| run | results/s | results | stored | lease p50 ms | lease p99 ms | db writes / commits | monasd CPU s | workers CPU s |")
 print("|---|---|---|---|---|---|---|---|---|")
 for i, r in enumerate(ours, 1):
@@ -87,7 +91,7 @@ if start < 0:
     text = text.rstrip("\n") + "\n\n" + section + "\n"
 else:
     end = text.find("\n## ", start + len(head))
-    text = text[:start] + section + "\n" + (text[end + 1:] if end >= 0 else "")
+    text = text[:start] + section + "\n\n" + (text[end + 1:] if end >= 0 else "")
 open(tmp, "w").write(text)
 PY
     mv "$tmp" "$out"

@@ -339,8 +339,9 @@ void mn_api_job_cancel(struct mn_http_req *rq, struct mn_http_resp *rs)
 #define CAND_STATE "(CASE WHEN status='queued' AND id IN (SELECT i.value FROM leases l JOIN " \
                    "json_each(l.items) i WHERE l.job_id=?1 AND l.status='active') THEN " \
                    "'leased' ELSE status END)"
-#define CAND_COLS "id, key, arch, " CAND_STATE ", attempts, error, scores, cost, flags, seconds, " \
-                  "worker_id, feasible, on_front, created_at, scored_at, origin"
+#define CAND_COLS "id, key, " MN_JOB_ARCH_SQL("") ", " CAND_STATE ", attempts, error, scores, " \
+                  "cost, flags, seconds, worker_id, feasible, on_front, created_at, scored_at, " \
+                  "origin"
 
 static void raw_or_null(struct mn_buf *b, const char *key, sqlite3_stmt *st, int col)
 {

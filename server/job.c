@@ -9,9 +9,16 @@
 #include "json.h"
 #include "log.h"
 
+#define RUNNING_CACHE 256
+
 struct mn_jobs {
     struct mn_store *store;
     struct mn_job *head;
+    /* Ids of the running jobs as last read (every lease claim asks), valid until a job
+     * is created or ends, or the cached jobs are dropped after a rollback; complete
+     * only when fewer than RUNNING_CACHE. */
+    int64_t running[RUNNING_CACHE];
+    int n_running, running_valid;
 };
 
 struct mn_jobs *mn_jobs_new(struct mn_store *store)
@@ -33,6 +40,7 @@ static void job_free(struct mn_job *j)
     mn_queue_free(j->queue);
     mn_front_free(j->front);
     free(j->lease_json);
+    free(j->scale_text);
     free(j);
 }
 
@@ -57,6 +65,7 @@ void mn_jobs_evict(struct mn_jobs *js, int64_t id)
 
 void mn_jobs_evict_all(struct mn_jobs *js)
 {
+    js->running_valid = 0;
     for (struct mn_job *j = js->head, *next; j; j = next) {
         next = j->next;
         job_free(j);
@@ -168,7 +177,8 @@ static void render_item(struct mn_buf *b, int64_t id, const char *key, const cha
 static int load_queue(struct mn_job *j)
 {
     static const char sql[] =
-        "SELECT c.id, c.key, c.arch, c.attempts, l.lease FROM candidates c LEFT JOIN "
+        "SELECT c.id, c.key, " MN_JOB_ARCH_SQL("c.") ", c.attempts, l.lease FROM candidates c "
+        "LEFT JOIN "
         "(SELECT l.id AS lease, i.value AS cid FROM leases l JOIN json_each(l.items) i "
         "WHERE l.job_id=?1 AND l.status='active') l ON l.cid=c.id "
         "WHERE c.job_id=?1 AND c.status='queued' ORDER BY c.id, l.lease";
@@ -245,6 +255,7 @@ static struct mn_job *load(struct mn_jobs *js, int64_t id, int *rc, struct mn_er
         goto fail;
     j->id = id;
     j->store = js->store;
+    j->jobs = js;
     col_str(st, 0, j->status, sizeof j->status);
     col_str(st, 1, j->reason, sizeof j->reason);
     cJSON *spec = cJSON_Parse((const char *)sqlite3_column_text(st, 2));
@@ -325,6 +336,7 @@ int mn_jobs_create(struct mn_jobs *js, struct mn_jobspec *spec, int64_t *id,
     if ((rc = mn_store_step_done(js->store, st)))
         goto out;
     *id = sqlite3_last_insert_rowid(mn_store_db(js->store));
+    js->running_valid = 0;
     struct mn_job *j = load(js, *id, &rc, err); /* a new id: never cached */
     if (j)
         rc = mn_job_save(j);
@@ -339,14 +351,27 @@ out:
 int mn_jobs_running(struct mn_jobs *js, int64_t *ids, int max)
 {
     static const char sql[] = "SELECT id FROM jobs WHERE status='running' ORDER BY id LIMIT ?";
-    sqlite3_stmt *st = mn_store_prep(js->store, sql);
-    int n = 0;
-    if (!st)
-        return 0;
-    sqlite3_bind_int(st, 1, max);
-    while (n < max && sqlite3_step(st) == SQLITE_ROW)
-        ids[n++] = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
+    if (!js->running_valid || js->n_running == RUNNING_CACHE) {
+        sqlite3_stmt *st = mn_store_prep(js->store, sql);
+        int n = 0;
+        if (!st)
+            return 0;
+        sqlite3_bind_int(st, 1, max > RUNNING_CACHE ? max : RUNNING_CACHE);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            int64_t id = sqlite3_column_int64(st, 0);
+            if (n < max)
+                ids[n] = id;
+            if (n < RUNNING_CACHE)
+                js->running[n] = id;
+            n++;
+        }
+        sqlite3_reset(st);
+        js->n_running = n < RUNNING_CACHE ? n : RUNNING_CACHE;
+        js->running_valid = 1;
+        return n < max ? n : max;
+    }
+    int n = js->n_running < max ? js->n_running : max;
+    memcpy(ids, js->running, (size_t)n * sizeof *ids);
     return n;
 }
 
@@ -421,39 +446,55 @@ static cJSON *scale_json(const struct mn_job *j)
 int mn_job_save(struct mn_job *j)
 {
     static const char sql[] =
-        "UPDATE jobs SET status=?, reason=?, finished_at=?, updated_at=?, n_proposed=?, "
-        "n_rejected=?, n_scored=?, n_done=?, generation=?, stale=?, hypervolume=?, scale=?, "
-        "strategy_state=coalesce(?13, strategy_state) WHERE id=?14";
+        "UPDATE jobs SET updated_at=?1, n_proposed=?2, n_rejected=?3, n_scored=?4, n_done=?5, "
+        "generation=?6, stale=?7, hypervolume=?8, scale=?9, "
+        "strategy_state=coalesce(?10, strategy_state) WHERE id=?11";
     sqlite3_stmt *st = mn_store_prep(j->store, sql);
     if (!st)
         return MN_EDB;
-    cJSON *scale = scale_json(j);
+    if (!j->scale_text) {
+        cJSON *scale = scale_json(j);
+        j->scale_text = scale ? mn_json_print(scale) : NULL;
+        cJSON_Delete(scale);
+    }
     cJSON *state = j->strat_started ? j->spec->strategy->save(j->strat) : NULL;
-    char *scale_s = scale ? mn_json_print(scale) : NULL;
     char *state_s = state ? mn_json_print(state) : NULL;
-    sqlite3_bind_text(st, 1, j->status, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, j->reason, -1, SQLITE_STATIC);
-    if (j->finished_at > 0)
-        sqlite3_bind_double(st, 3, j->finished_at);
-    sqlite3_bind_double(st, 4, mn_now());
-    sqlite3_bind_int64(st, 5, j->n_proposed);
-    sqlite3_bind_int64(st, 6, j->n_rejected);
-    sqlite3_bind_int64(st, 7, j->n_scored);
-    sqlite3_bind_int64(st, 8, j->n_done);
-    sqlite3_bind_int64(st, 9, j->generation);
-    sqlite3_bind_int64(st, 10, j->stale);
-    sqlite3_bind_double(st, 11, j->hv);
-    sqlite3_bind_text(st, 12, scale_s, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 1, mn_now());
+    sqlite3_bind_int64(st, 2, j->n_proposed);
+    sqlite3_bind_int64(st, 3, j->n_rejected);
+    sqlite3_bind_int64(st, 4, j->n_scored);
+    sqlite3_bind_int64(st, 5, j->n_done);
+    sqlite3_bind_int64(st, 6, j->generation);
+    sqlite3_bind_int64(st, 7, j->stale);
+    sqlite3_bind_double(st, 8, j->hv);
+    sqlite3_bind_text(st, 9, j->scale_text, -1, SQLITE_STATIC);
     if (state_s) /* a stopped strategy keeps its last saved state */
-        sqlite3_bind_text(st, 13, state_s, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 14, j->id);
-    int rc = (!scale_s || (j->strat_started && !state_s)) ? MN_ENOMEM
-                                                           : mn_store_step_done(j->store, st);
-    free(scale_s);
+        sqlite3_bind_text(st, 10, state_s, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 11, j->id);
+    int rc = (!j->scale_text || (j->strat_started && !state_s))
+                 ? MN_ENOMEM
+                 : mn_store_step_done(j->store, st);
     free(state_s);
-    cJSON_Delete(scale);
     cJSON_Delete(state);
     return rc;
+}
+
+/* Writes the job's status, reason and end time, which only mn_job_finish changes (kept
+ * out of mn_job_save, which runs on every results post: rewriting the status also
+ * rewrites its entry in the jobs_status index). */
+static int save_status(struct mn_job *j)
+{
+    static const char sql[] =
+        "UPDATE jobs SET status=?, reason=?, finished_at=?, updated_at=? WHERE id=?";
+    sqlite3_stmt *st = mn_store_prep(j->store, sql);
+    if (!st)
+        return MN_EDB;
+    sqlite3_bind_text(st, 1, j->status, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, j->reason, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 3, j->finished_at);
+    sqlite3_bind_double(st, 4, j->finished_at);
+    sqlite3_bind_int64(st, 5, j->id);
+    return mn_store_step_done(j->store, st);
 }
 
 int mn_job_finish(struct mn_job *j, const char *status, const char *reason)
@@ -466,6 +507,7 @@ int mn_job_finish(struct mn_job *j, const char *status, const char *reason)
     snprintf(j->status, sizeof j->status, "%s", status);
     snprintf(j->reason, sizeof j->reason, "%s", reason);
     j->finished_at = mn_now();
+    j->jobs->running_valid = 0;
     if (j->strat_started && j->spec->strategy->stop)
         j->spec->strategy->stop(j->strat);
     j->strat_started = 0;
@@ -476,7 +518,7 @@ int mn_job_finish(struct mn_job *j, const char *status, const char *reason)
     j->queue = NULL;
     mn_log_info("msg=\"job ended\" job=%lld status=%s reason=\"%s\" scored=%lld",
                 (long long)j->id, status, reason, (long long)j->n_scored);
-    return mn_job_save(j);
+    return save_status(j);
 }
 
 int mn_job_refill(struct mn_job *j, int want)
@@ -554,6 +596,8 @@ int mn_job_calibrate(struct mn_job *j, const double *const *u, int n)
         o->u_ideal = lo;
         o->u_ref = hi + 0.1 * span;
         o->scaled = 1;
+        free(j->scale_text);
+        j->scale_text = NULL;
     }
     j->scaled = all;
     return MN_OK;
@@ -656,6 +700,15 @@ int mn_job_after_results(struct mn_job *j, const struct mn_scored *batch, int n,
 
 /* ---- strategy API ---- */
 
+/* 1 when s has a byte below 0x20 (escaped differently by json_quote). */
+static int has_control(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20)
+            return 1;
+    return 0;
+}
+
 static int insert_candidate(struct mn_job *j, const struct mn_arch *a, const char *status,
                             const char *error, const cJSON *origin)
 {
@@ -688,7 +741,10 @@ static int insert_candidate(struct mn_job *j, const struct mn_arch *a, const cha
         goto out;
     sqlite3_bind_int64(st, 1, j->id);
     sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, arch.data, (int)arch.len, SQLITE_STATIC);
+    if (j->arch_is_key > 0 && !has_control(key)) /* stored as '': see MN_JOB_ARCH_SQL */
+        sqlite3_bind_text(st, 3, "", 0, SQLITE_STATIC);
+    else
+        sqlite3_bind_text(st, 3, arch.data, (int)arch.len, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, status, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, error, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 6, orig, -1, SQLITE_STATIC);
@@ -757,7 +813,8 @@ int mn_job_each_scored(struct mn_job *j, int (*cb)(void *ctx, const struct mn_sc
 
 int mn_job_arch(struct mn_job *j, int64_t cid, struct mn_arch **out)
 {
-    static const char sql[] = "SELECT arch FROM candidates WHERE id=? AND job_id=?";
+    static const char sql[] =
+        "SELECT " MN_JOB_ARCH_SQL("") " FROM candidates WHERE id=? AND job_id=?";
     sqlite3_stmt *st = mn_store_prep(j->store, sql);
     if (!st)
         return MN_EDB;

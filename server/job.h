@@ -21,9 +21,19 @@
 #include "store.h"
 #include "strategy.h"
 
+struct mn_jobs;
+
+/* The SQL expression of a candidate's architecture as JSON text (t: the table's alias with
+ * its dot, or ""). The arch column holds '' when that text is the row's key as a JSON
+ * string (spaces whose architecture form is their key, e.g. nb201), which saves a second
+ * copy of the key in every row; json_quote gives the same text as mn_buf_json_str for
+ * keys without control characters, the only ones stored that way. */
+#define MN_JOB_ARCH_SQL(t) "coalesce(nullif(" t "arch, ''), json_quote(" t "key))"
+
 struct mn_job {
     int64_t id;
     struct mn_store *store;
+    struct mn_jobs *jobs;       /* the registry that loaded it */
     char status[16];
     char reason[160];
     char scoring_version[32];   /* MN_VERSION_LEN */
@@ -33,6 +43,8 @@ struct mn_job {
     int64_t generation, stale;
     double hv, hv_gen;          /* current hypervolume; at the last generation */
     int scaled;                 /* every objective has its normalisation fixed */
+    char *scale_text;           /* the normalisation as saved (jobs.scale), rendered when
+                                   it changes (NULL: render at the next save) */
     struct mn_front *front;     /* feasible non-dominated candidates, u-space */
     struct mn_keyset *keys;     /* keys proposed, for deduplication (running jobs) */
     struct mn_queue *queue;     /* open candidates: queued and leased (running jobs) */
@@ -45,8 +57,6 @@ struct mn_job {
     char *lease_json;           /* the "job" object of lease payloads, rendered once */
     struct mn_job *next;
 };
-
-struct mn_jobs;
 
 struct mn_jobs *mn_jobs_new(struct mn_store *store);
 void mn_jobs_free(struct mn_jobs *js);

@@ -153,16 +153,26 @@ struct mn_store *mn_store_open(const char *path, struct mn_error *err)
     }
     sqlite3_busy_timeout(s->db, 5000);
     /* synchronous=NORMAL in WAL mode: a commit is appended to the WAL without fsync;
-     * the WAL is synced before each checkpoint. A crash of monasd loses nothing (the
-     * WAL is in the OS's page cache); a power loss or kernel crash may lose the last
-     * commits but never corrupts the database, and what survives is a consistent prefix
+     * the WAL is synced before each checkpoint (every 100 ms, server/main.c). A crash
+     * of monasd loses nothing (the WAL is in the OS's page cache); a power loss or
+     * kernel crash may lose the commits since the last checkpoint (README: Durability)
+     * but never corrupts the database, and what survives is a consistent prefix
      * of transactions: job state and its candidates always agree, so a restart resumes
      * from a consistent point and re-proposes the same candidates (deterministic
      * strategies). Workers whose acknowledged results were lost that way only lose the
-     * work: the candidates are open again and get scored again. */
+     * work: the candidates are open again and get scored again.
+     * cache_size 4 MiB: the pages a write touches are the newest candidates, the indexes'
+     * tails and a few job and lease rows; a larger cache costs CPU on every commit that
+     * split a page (SQLite moves split pages through a temporary page number past the
+     * end, so ending the transaction scans the page cache's whole hash table).
+     * wal_autocheckpoint 65536 pages (256 MiB of WAL) is only a safety net: the timer
+     * checkpoints on the second connection, outside the server lock, every 100 ms, but
+     * the WAL restarts from its beginning only when a checkpoint has caught up with the
+     * last commit, so under steady writes it grows to several thousand pages between
+     * restarts; a lower limit had the writer itself checkpoint, under the lock. */
     if (exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
                     "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; "
-                    "PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint=8192", err))
+                    "PRAGMA cache_size=-4096; PRAGMA wal_autocheckpoint=65536", err))
         goto fail;
     if (migrate(s->db, err))
         goto fail;
