@@ -143,7 +143,7 @@ report() {
     echo "## Worker scaling (bench/worker_scaling.sh)"
     echo
     echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')), shared;"
-    echo "command: \`bench/worker_scaling.sh $BIN\` (SCALE_CANDIDATES=$N, SIM_CORES=\"$SIM_CORES\","
+    echo "command: \`bench/worker_scaling.sh $(realpath --relative-to="$(dirname "$0")/.." "$BIN")\` (SCALE_CANDIDATES=$N, SIM_CORES=\"$SIM_CORES\","
     echo "SIM_THREADS=$SIM_THREADS, SIM_SECONDS=$SIM_SECONDS, SIM_JOBS=$SIM_JOBS); $(date -u +%Y-%m-%d);"
     echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine competes)."
     echo
