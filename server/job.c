@@ -568,6 +568,8 @@ int mn_job_check_end(struct mn_job *j, double now)
     if (j->n_proposed - j->n_rejected >= j->spec->max_candidates)
         snprintf(why, sizeof why, "candidate budget of %lld used",
                  (long long)j->spec->max_candidates);
+    else if (j->spec->strategy->end_reason && j->spec->strategy->end_reason(j->strat))
+        snprintf(why, sizeof why, "%s", j->spec->strategy->end_reason(j->strat));
     else
         snprintf(why, sizeof why, "strategy has nothing left to propose");
     return mn_job_finish(j, "exhausted", why) ?: 1;

@@ -48,6 +48,9 @@ struct mn_strategy {
     /* Optional: the current generation number (hypervolume history and convergence are
      * per generation). NULL: one generation per batch_size finished candidates. */
     int64_t (*generation)(struct mn_job *job, void *state);
+    /* Optional: why the strategy stopped proposing, once it has (a job that ends for
+     * want of candidates reports it); NULL for the generic reason. */
+    const char *(*end_reason)(const void *state);
     /* The state to persist (caller owns), or NULL when out of memory. */
     cJSON *(*save)(const void *state);
     void (*stop)(void *state);

@@ -192,7 +192,6 @@ static int propose(struct mn_job *job, void *state, int want, int *done)
     struct evo *s = state;
     const struct mn_space *sp = job->spec->space;
     int added = 0, rc = MN_OK;
-    (void)done;
     for (long tries = 0; added < want && tries < (long)s->max_tries * want && !rc; tries++) {
         struct mn_arch *a = NULL;
         cJSON *origin = cJSON_CreateObject();
@@ -203,6 +202,7 @@ static int propose(struct mn_job *job, void *state, int want, int *done)
             rc = mn_space_sample(sp, &s->rng, &a);
         } else if (s->finished < s->proposed_initial || s->n == 0) {
             cJSON_Delete(origin);
+            *done = s->finished == s->proposed_initial; /* and no member: nothing to mutate */
             break; /* evolution starts once the initial population is in */
         } else {
             struct mn_arch *parent = NULL;
@@ -366,6 +366,15 @@ static int start(struct mn_job *job, const cJSON *saved, void **state, struct mn
     return MN_OK;
 }
 
+static const char *end_reason(const void *state)
+{
+    const struct evo *s = state;
+    return s->n == 0 && s->finished == s->proposed_initial
+               ? "no candidate of the initial population was scored successfully (each "
+                 "failed, expired or lacked an objective): nothing to mutate"
+               : NULL;
+}
+
 const struct mn_strategy mn_strategy_evolution = {
     .name = "evolution",
     .summary = "muNAS aging evolution: tournament parents by random scalarisation of the "
@@ -375,6 +384,7 @@ const struct mn_strategy mn_strategy_evolution = {
     .start = start,
     .propose = propose,
     .on_results = on_results,
+    .end_reason = end_reason,
     .save = save,
     .stop = stop,
 };

@@ -302,6 +302,14 @@ START_TEST(expired_initial_population_all_finish)
     ck_assert_int_eq((int)tu_num(j, "progress.dead"), 100);
     ck_assert_int_eq((int)tu_num(j, "strategy_state.finished"), 100);
     cJSON_Delete(j);
+    /* with no member to mutate, the job ends and says why */
+    char path[64];
+    snprintf(path, sizeof path, "/v1/jobs/%d?wait=10", id);
+    j = tu_json(&srv, "GET", path, NULL, NULL, &st);
+    ck_assert_str_eq(tu_str(j, "status"), "exhausted");
+    ck_assert_msg(strstr(tu_str(j, "reason"), "initial population") != NULL, "reason: %s",
+                  tu_str(j, "reason"));
+    cJSON_Delete(j);
 }
 END_TEST
 
