@@ -4,8 +4,9 @@
  * monasd is found again by its workers and the job's front equals an uninterrupted
  * run's; a worker of another scoring version is refused and says so; SIGTERM finishes
  * or (twice) releases the batch in hand; a worker needs a token with the worker scope
- * when the coordinator has tokens. Jobs are small, scored by the counting proxies
- * and the cost model, with --score-delay-ms to hold batches open. */
+ * when the coordinator has tokens; the next batch is leased before the last one's
+ * results are posted, and a stop finishes or releases both. Jobs are small, scored by
+ * the counting proxies and the cost model, with --score-delay-ms to hold batches open. */
 #include <check.h>
 #include <signal.h>
 #include <stdio.h>
@@ -306,6 +307,47 @@ START_TEST(failing_candidates_reported_not_fatal)
 }
 END_TEST
 
+START_TEST(next_batch_leased_before_results_posted)
+{
+    char spec[1024], path[64];
+    long id = it_job_create(&srv, job_spec(spec, sizeof spec, 8, 8, 30, 9));
+    snprintf(path, sizeof path, "/v1/jobs/%ld", id);
+    /* One thread, batches of 2 at 1 s a candidate: the second candidate of the first
+     * batch starts at ~1 s, which leases the second batch; the first batch's results are
+     * posted at ~2 s. In between, two leases are held and nothing is scored. */
+    const char *args[] = {"--threads", "1", "--batch", "2", "--score-delay-ms", "1000", NULL};
+    pid_t w = it_worker_start(&srv, "p1.log", args);
+    ck_assert_int_ge((int)it_job_poll(&srv, id, "progress.leased", 4, 15000), 4);
+    cJSON *j = tu_json(&srv, "GET", path, NULL, NULL, NULL);
+    ck_assert_int_eq((int)tu_num(j, "progress.leased"), 4);
+    ck_assert_int_eq((int)tu_num(j, "progress.scored"), 0);
+    cJSON_Delete(j);
+    /* One signal: both batches in hand are finished and posted, nothing more leased. */
+    it_signal(w, SIGTERM);
+    ck_assert_int_eq(it_wait_exit(w, 15000), 0);
+    ck_assert_int_eq(it_log_sum(&srv, "p1.log", "accepted"), 4);
+    j = tu_json(&srv, "GET", path, NULL, NULL, NULL);
+    ck_assert_int_eq((int)tu_num(j, "progress.scored"), 4);
+    ck_assert_int_eq((int)tu_num(j, "progress.leased"), 0);
+    cJSON_Delete(j);
+    /* Two signals with two batches in hand: the first posts its scored candidate and
+     * releases the other, the second (not started) is released whole. */
+    w = it_worker_start(&srv, "p2.log", args);
+    ck_assert_int_ge((int)it_job_poll(&srv, id, "progress.leased", 4, 15000), 4);
+    it_signal(w, SIGTERM);
+    struct timespec pause = {0, 100 * 1000000L};
+    nanosleep(&pause, NULL);
+    it_signal(w, SIGTERM);
+    ck_assert_int_eq(it_wait_exit(w, 15000), 0);
+    ck_assert(it_log_has(&srv, "p2.log", "msg=\"lease released\" released=1"));
+    ck_assert(it_log_has(&srv, "p2.log", "msg=\"lease released\" released=2"));
+    j = tu_json(&srv, "GET", path, NULL, NULL, NULL);
+    ck_assert_int_eq((int)tu_num(j, "progress.leased"), 0);
+    ck_assert_int_eq((int)tu_num(j, "progress.scored"), 5);
+    cJSON_Delete(j);
+}
+END_TEST
+
 Suite *it_worker_suite(void)
 {
     Suite *s = suite_create("it_worker");
@@ -320,6 +362,7 @@ Suite *it_worker_suite(void)
     tcase_add_test(tc, bearer_token_required);
     tcase_add_test(tc, heartbeats_keep_a_long_batch_leased);
     tcase_add_test(tc, failing_candidates_reported_not_fatal);
+    tcase_add_test(tc, next_batch_leased_before_results_posted);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,7 +1,18 @@
-/* lease_loop.c — lease → score on the thread pool → heartbeat → post → lease (see
- * lease_loop.h). Everything here runs on the loop thread except work_cb, which only
- * reads the batch's job context and candidate and writes its own task's result. One
- * batch is in hand at a time; its memory is freed when no task refers to it. */
+/* lease_loop.c — lease → score on the thread pool → heartbeat → post (see lease_loop.h).
+ * Everything here runs on the loop thread except work_cb, which only reads its batch's
+ * job context and candidate and writes its own task's result.
+ *
+ * Prefetch: the loop hands tasks to the pool no more than `threads` at a time, oldest
+ * batch first. When every task of the batches in hand has been handed to the pool (the
+ * threads will soon run out of work) and fewer than MAX_HELD batches are in hand, it
+ * leases the next batch at once, so its tasks queue behind the running ones and the
+ * threads never wait for a results post or a lease round trip. At most one lease request
+ * is in flight. Each batch posts its own results (with retries) as soon as it completes,
+ * independently of the other; one heartbeat timer covers every lease being scored. A
+ * prefetch that finds no work (or fails) is not repeated until a batch has been posted.
+ *
+ * A batch's memory is freed when the loop has let go of it and no task refers to it; the
+ * job context is shared by the batches of one job and freed with the last of them. */
 #include "lease_loop.h"
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -13,13 +24,21 @@
 #include "log.h"
 #include "score.h"
 
-enum state {
-    S_WAITING,   /* backing off before the next lease request */
-    S_LEASING,   /* lease request in flight */
-    S_SCORING,   /* tasks on the pool */
-    S_POSTING,   /* results in flight, or waiting to retry them */
-    S_RELEASING, /* stopping: partial results, then the release, in flight */
-    S_DONE,
+enum { MAX_HELD = 2 }; /* batches in hand: the one being finished and the next */
+
+enum batch_state {
+    B_SCORING,   /* tasks to hand to the pool or on it */
+    B_POSTING,   /* results in flight, or waiting to retry them */
+    B_RETRY,     /* results failed; the post timer retries them */
+    B_RELEASING, /* stopping: partial results in flight, then the release */
+};
+
+/* The scoring context of one job, shared by its batches (reference counted). */
+struct job_ctx {
+    int refs;
+    char *text; /* the job's JSON as leased: the key for reuse */
+    struct mn_score_job *job; /* NULL: every candidate fails with error */
+    char error[600];
 };
 
 struct batch;
@@ -33,14 +52,16 @@ struct task {
 };
 
 struct batch {
-    struct mn_lease_loop *lp;
+    struct mn_lease_loop *lp;        /* NULL once the loop let go of it */
+    enum batch_state state;
     long long lease_id, job_id;
     cJSON *lease;                    /* the lease response; owns the candidates */
-    const struct mn_score_job *job;  /* NULL: every candidate fails with job_error */
-    const char *job_error;
+    struct job_ctx *ctx;
     struct task *tasks;
-    int n, done, errors, outstanding; /* outstanding: tasks queued and not yet called back */
+    int n, next, done, errors, outstanding; /* next: first task not handed to the pool;
+                                             * outstanding: handed, not yet called back */
     int delay_ms;                    /* copied from the configuration for the tasks */
+    uint64_t hb_ms;                  /* heartbeat period this lease needs */
     double started;
     char *post;                      /* the results body, kept for retries */
 };
@@ -49,22 +70,19 @@ struct mn_lease_loop {
     uv_loop_t *loop;
     struct mn_worker_cfg cfg;
     struct mn_http_client *http;
-    uv_timer_t wait_timer, hb_timer, drain_timer;
+    uv_timer_t lease_timer, post_timer, hb_timer, drain_timer;
     struct mn_backoff backoff;
-    enum state state;
-    int stopping, hb_inflight, status;
-    struct batch *batch;
+    int done, stopping, drained, leasing, releasing, hb_inflight, status;
+    int running;                    /* tasks on the pool, all batches */
+    struct batch *held[MAX_HELD];   /* oldest first */
+    int nheld;
     char *lease_body;
-    /* The context of the last job seen, reused while leases carry the same job text. */
-    char *job_text;
-    struct mn_score_job *job;
-    char job_error[600];
+    struct job_ctx *ctx;            /* the last job seen, reused while leases carry it */
     long long batches, scored;
 };
 
 static void lease_next(struct mn_lease_loop *lp);
-static void post_results(struct mn_lease_loop *lp);
-static void abort_batch(struct mn_lease_loop *lp);
+static void post_results(struct batch *b);
 
 static double now_s(void)
 {
@@ -73,29 +91,43 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* ---- the batch ---- */
+/* ---- job contexts and batches ---- */
+
+static void ctx_unref(struct job_ctx *c)
+{
+    if (!c || --c->refs > 0)
+        return;
+    mn_score_job_free(c->job);
+    free(c->text);
+    free(c);
+}
 
 static void batch_free(struct batch *b)
 {
-    if (!b)
-        return;
     for (int i = 0; i < b->n; i++)
         cJSON_Delete(b->tasks[i].result);
     free(b->tasks);
     free(b->post);
     cJSON_Delete(b->lease);
+    ctx_unref(b->ctx);
     free(b);
 }
 
-/* Drops the loop's reference to its batch; freed now or when its last task returns. */
-static void batch_drop(struct mn_lease_loop *lp)
+/* Removes b from the loop's hands; freed now or when its last task returns. */
+static void batch_drop(struct batch *b)
 {
-    struct batch *b = lp->batch;
-    lp->batch = NULL;
-    if (b && b->outstanding == 0)
+    struct mn_lease_loop *lp = b->lp;
+    int k = 0;
+    for (int i = 0; i < lp->nheld; i++)
+        if (lp->held[i] != b)
+            lp->held[k++] = lp->held[i];
+    lp->nheld = k;
+    lp->running -= b->outstanding; /* still on the pool, but no longer the loop's */
+    if (lp->nheld == 0)
+        uv_timer_stop(&lp->hb_timer);
+    b->lp = NULL;
+    if (b->outstanding == 0)
         batch_free(b);
-    else if (b)
-        b->lp = NULL;
 }
 
 /* ---- ending ---- */
@@ -111,18 +143,29 @@ static void on_closed(uv_handle_t *h)
  * still on the pool finish on their own and free their batch). */
 static void finish(struct mn_lease_loop *lp, int status)
 {
-    if (lp->state == S_DONE)
+    if (lp->done)
         return;
-    lp->state = S_DONE;
+    lp->done = 1;
     lp->status = status;
     mn_log_info("msg=\"worker stopped\" status=%d batches=%lld candidates=%lld", status,
                 lp->batches, lp->scored);
-    batch_drop(lp);
-    mn_http_client_free(lp->http);
+    while (lp->nheld)
+        batch_drop(lp->held[0]);
+    mn_http_client_free(lp->http); /* pending requests are dropped without callbacks */
     lp->http = NULL;
-    uv_close((uv_handle_t *)&lp->wait_timer, on_closed);
-    uv_close((uv_handle_t *)&lp->hb_timer, on_closed);
-    uv_close((uv_handle_t *)&lp->drain_timer, on_closed); /* closed last: reports the end */
+    uv_timer_t *timers[] = {&lp->lease_timer, &lp->post_timer, &lp->hb_timer,
+                            &lp->drain_timer}; /* the drain timer last: reports the end */
+    for (int i = 0; i < 4; i++)
+        uv_close((uv_handle_t *)timers[i], on_closed);
+}
+
+/* Stopping, and nothing left to finish, post or give back: finishes. Returns 1 if so. */
+static int finish_if_idle(struct mn_lease_loop *lp)
+{
+    if (!lp->stopping || lp->nheld || lp->leasing || lp->releasing)
+        return 0;
+    finish(lp, 0);
+    return 1;
 }
 
 /* ---- responses ---- */
@@ -171,10 +214,13 @@ static int fatal_answer(struct mn_lease_loop *lp, const struct mn_http_response 
     return 1;
 }
 
-/* Waits a backoff delay (or the server's Retry-After, if longer), then runs cb. */
-static void wait_then(struct mn_lease_loop *lp, const struct mn_http_response *r, uv_timer_cb cb,
-                      const char *what)
+/* Starts `t` after a backoff delay (or the server's Retry-After, if longer) unless it is
+ * already running; then cb runs. */
+static void wait_then(struct mn_lease_loop *lp, uv_timer_t *t, const struct mn_http_response *r,
+                      uv_timer_cb cb, const char *what)
 {
+    if (uv_is_active((uv_handle_t *)t))
+        return;
     double ms = mn_backoff_next(&lp->backoff);
     if (r && r->retry_after_s >= 0 && r->retry_after_s * 1000 > ms)
         ms = r->retry_after_s * 1000 < lp->cfg.backoff_max_ms ? r->retry_after_s * 1000
@@ -187,49 +233,61 @@ static void wait_then(struct mn_lease_loop *lp, const struct mn_http_response *r
                "msg=\"coordinator unavailable; retrying\" what=%s status=%ld error=\"%s\" "
                "retry_in_ms=%.0f", what, r->status, msg, ms);
     }
-    uv_timer_start(&lp->wait_timer, cb, (uint64_t)ms, 0);
+    uv_timer_start(t, cb, (uint64_t)ms, 0);
 }
 
 /* ---- leasing ---- */
 
+/* Leases the next batch if it is time: not stopping, no lease in flight or backing
+ * off, room in hand, and every task in hand already given to the pool. */
+static void maybe_lease(struct mn_lease_loop *lp)
+{
+    if (lp->done || lp->stopping || lp->leasing || lp->nheld >= MAX_HELD ||
+        uv_is_active((uv_handle_t *)&lp->lease_timer))
+        return;
+    for (int i = 0; i < lp->nheld; i++)
+        if (lp->held[i]->state == B_SCORING && lp->held[i]->next < lp->held[i]->n)
+            return;
+    lease_next(lp);
+}
+
 static void on_wait_lease(uv_timer_t *t)
 {
-    lease_next(t->data);
+    maybe_lease(t->data);
+}
+
+/* A lease did not give us a batch (no work, trouble, or a lease we could not use): with
+ * nothing in hand, back off and ask again; otherwise ask once a batch is posted. */
+static void lease_later(struct mn_lease_loop *lp, const struct mn_http_response *r)
+{
+    if (!finish_if_idle(lp) && !lp->stopping && lp->nheld == 0)
+        wait_then(lp, &lp->lease_timer, r, on_wait_lease, "lease");
 }
 
 static void release_done(const struct mn_http_response *r, void *ud)
 {
     struct mn_lease_loop *lp = ud;
-    const cJSON *n = NULL;
     cJSON *j = r->status == 200 ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
-    n = cJSON_GetObjectItemCaseSensitive(j, "released");
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(j, "released");
     if (r->status == 200)
         mn_log_info("msg=\"lease released\" released=%d", cJSON_IsNumber(n) ? n->valueint : 0);
     else
         mn_log_warn("msg=\"release failed; the lease will expire instead\" status=%ld",
                     r->status);
     cJSON_Delete(j);
-    if (lp->stopping) {
-        finish(lp, 0);
-        return;
-    }
-    lp->state = S_WAITING; /* a lease we could not use was given back */
-    wait_then(lp, NULL, on_wait_lease, "lease");
+    lp->releasing--;
+    lease_later(lp, NULL);
 }
 
+/* Gives lease_id back to the coordinator (its unposted candidates are requeued). */
 static void release_lease(struct mn_lease_loop *lp, long long lease_id)
 {
     char path[64];
-    lp->state = S_RELEASING;
     snprintf(path, sizeof path, "/v1/leases/%lld/release", lease_id);
     if (mn_http_request(lp->http, "POST", path, NULL, release_done, lp) == 0)
-        return;
-    if (lp->stopping)
-        finish(lp, 0);
-    else {
-        lp->state = S_WAITING;
-        wait_then(lp, NULL, on_wait_lease, "lease");
-    }
+        lp->releasing++;
+    else
+        lease_later(lp, NULL);
 }
 
 static void work_cb(uv_work_t *w)
@@ -240,8 +298,29 @@ static void work_cb(uv_work_t *w)
         struct timespec ts = {b->delay_ms / 1000, (long)(b->delay_ms % 1000) * 1000000L};
         nanosleep(&ts, NULL);
     }
-    t->result = b->job ? mn_score_candidate(b->job, t->cand)
-                       : mn_score_failed(t->cand, b->job_error, 0);
+    t->result = b->ctx->job ? mn_score_candidate(b->ctx->job, t->cand)
+                            : mn_score_failed(t->cand, b->ctx->error, 0);
+}
+
+static void after_work_cb(uv_work_t *w, int status);
+
+/* Hands tasks to the pool while threads are free, oldest batch first; leases the next
+ * batch when the last task in hand has been handed. */
+static void feed(struct mn_lease_loop *lp)
+{
+    for (int i = 0; i < lp->nheld; i++) {
+        struct batch *b = lp->held[i];
+        while (b->state == B_SCORING && b->next < b->n && lp->running < lp->cfg.threads) {
+            struct task *t = &b->tasks[b->next++];
+            if (uv_queue_work(lp->loop, &t->req, work_cb, after_work_cb) == 0) {
+                b->outstanding++;
+                lp->running++;
+            }
+        }
+        if (b->state == B_SCORING && b->outstanding == 0 && b->next == b->n)
+            post_results(b); /* every task returned (or could not be queued) */
+    }
+    maybe_lease(lp);
 }
 
 static void after_work_cb(uv_work_t *w, int status)
@@ -254,6 +333,7 @@ static void after_work_cb(uv_work_t *w, int status)
             batch_free(b);
         return;
     }
+    b->lp->running--;
     if (status == UV_ECANCELED)
         return;
     if (!t->result) /* out of memory in the task: the lease's expiry requeues it */
@@ -263,16 +343,13 @@ static void after_work_cb(uv_work_t *w, int status)
         b->done++;
         b->errors += cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(t->result, "ok"));
     }
-    if (b->outstanding == 0 && b->lp->state == S_SCORING) {
-        uv_timer_stop(&b->lp->hb_timer);
-        post_results(b->lp);
-    }
+    feed(b->lp);
 }
 
 static void on_heartbeat_done(const struct mn_http_response *r, void *ud)
 {
     struct mn_lease_loop *lp = ud;
-    lp->hb_inflight = 0;
+    lp->hb_inflight--;
     if (r->status == 200 || fatal_answer(lp, r, "heartbeat"))
         return;
     char msg[400];
@@ -281,39 +358,67 @@ static void on_heartbeat_done(const struct mn_http_response *r, void *ud)
                 "status=%ld error=\"%s\"", r->status, msg);
 }
 
+/* Heartbeats every lease being scored (none while the last round is in flight). */
 static void on_heartbeat(uv_timer_t *t)
 {
     struct mn_lease_loop *lp = t->data;
     char path[64];
-    if (lp->hb_inflight || !lp->batch)
+    if (lp->hb_inflight)
         return;
-    snprintf(path, sizeof path, "/v1/leases/%lld/heartbeat", lp->batch->lease_id);
-    lp->hb_inflight = mn_http_request(lp->http, "POST", path, NULL, on_heartbeat_done, lp) == 0;
+    for (int i = 0; i < lp->nheld; i++)
+        if (lp->held[i]->state == B_SCORING) {
+            snprintf(path, sizeof path, "/v1/leases/%lld/heartbeat", lp->held[i]->lease_id);
+            lp->hb_inflight +=
+                mn_http_request(lp->http, "POST", path, NULL, on_heartbeat_done, lp) == 0;
+        }
 }
 
-/* The scoring context of `job`, reusing the last one when the job is the same. */
-static void job_context(struct mn_lease_loop *lp, const cJSON *job, struct batch *b)
+/* Runs the heartbeat timer at the shortest period any lease in hand needs. */
+static void heartbeat_schedule(struct mn_lease_loop *lp)
+{
+    uint64_t ms = 0;
+    for (int i = 0; i < lp->nheld; i++)
+        if (lp->held[i]->state == B_SCORING && (!ms || lp->held[i]->hb_ms < ms))
+            ms = lp->held[i]->hb_ms;
+    if (!ms)
+        uv_timer_stop(&lp->hb_timer);
+    else if (!uv_is_active((uv_handle_t *)&lp->hb_timer) ||
+             uv_timer_get_repeat(&lp->hb_timer) != ms)
+        uv_timer_start(&lp->hb_timer, on_heartbeat, ms, ms);
+}
+
+/* The scoring context of `job` (a new reference), reusing the last one when the job is
+ * the same. NULL when out of memory. */
+static struct job_ctx *job_context(struct mn_lease_loop *lp, const cJSON *job)
 {
     char *text = cJSON_PrintUnformatted(job);
-    if (!text || !lp->job_text || strcmp(text, lp->job_text) != 0) {
+    if (!text)
+        return NULL;
+    if (!lp->ctx || strcmp(text, lp->ctx->text) != 0) {
         struct mn_error err = {0};
-        mn_score_job_free(lp->job);
-        free(lp->job_text);
-        lp->job_text = text;
+        struct job_ctx *c = calloc(1, sizeof *c);
+        if (!c) {
+            free(text);
+            return NULL;
+        }
+        c->refs = 1;
+        c->text = text;
         text = NULL;
-        lp->job = mn_score_job_new(job, &err);
-        snprintf(lp->job_error, sizeof lp->job_error, "cannot score this job: %s%s%s",
-                 err.field, err.field[0] ? ": " : "", err.message);
-        if (!lp->job)
-            mn_log_error("msg=\"%s\"", lp->job_error);
+        c->job = mn_score_job_new(job, &err);
+        snprintf(c->error, sizeof c->error, "cannot score this job: %s%s%s", err.field,
+                 err.field[0] ? ": " : "", err.message);
+        if (!c->job)
+            mn_log_error("msg=\"%s\"", c->error);
+        ctx_unref(lp->ctx);
+        lp->ctx = c;
     }
     free(text);
-    b->job = lp->job;
-    b->job_error = lp->job_error;
+    lp->ctx->refs++;
+    return lp->ctx;
 }
 
-/* Starts scoring `lease` (owned by the new batch from here on). Returns 0, or -1 when
- * nothing could be started (the caller backs off). */
+/* Takes `lease` in hand (owned by the new batch from here on) and queues its tasks.
+ * Returns 0, or -1 when nothing could be started (the caller asks again later). */
 static int start_batch(struct mn_lease_loop *lp, cJSON *lease)
 {
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(lease, "lease_id");
@@ -331,21 +436,24 @@ static int start_batch(struct mn_lease_loop *lp, cJSON *lease)
     }
     struct batch *b = calloc(1, sizeof *b);
     int n = cJSON_GetArraySize(cands);
-    if (!b || !(b->tasks = calloc((size_t)n, sizeof *b->tasks))) {
+    if (!b || !(b->tasks = calloc((size_t)n, sizeof *b->tasks)) ||
+        !(b->ctx = job_context(lp, job))) {
+        if (b)
+            free(b->tasks);
         free(b);
         cJSON_Delete(lease);
         return -1;
     }
     b->lp = lp;
+    b->state = B_SCORING;
     b->lease = lease;
     b->lease_id = (long long)id->valuedouble;
     b->job_id = cJSON_IsNumber(jid) ? (long long)jid->valuedouble : 0;
     b->n = n;
     b->delay_ms = lp->cfg.score_delay_ms;
     b->started = now_s();
-    job_context(lp, job, b);
-    lp->batch = b;
-    lp->state = S_SCORING;
+    double every = (cJSON_IsNumber(secs) && secs->valuedouble > 0 ? secs->valuedouble : 30) / 3;
+    b->hb_ms = every < 0.05 ? 50 : (uint64_t)(every * 1000);
     int i = 0;
     cJSON_ArrayForEach(c, cands)
     {
@@ -353,24 +461,17 @@ static int start_batch(struct mn_lease_loop *lp, cJSON *lease)
         t->b = b;
         t->cand = c;
         t->req.data = t;
-        if (uv_queue_work(lp->loop, &t->req, work_cb, after_work_cb) == 0)
-            b->outstanding++;
     }
-    double every = (cJSON_IsNumber(secs) && secs->valuedouble > 0 ? secs->valuedouble : 30) / 3;
-    uint64_t ms = every < 0.05 ? 50 : (uint64_t)(every * 1000);
-    uv_timer_start(&lp->hb_timer, on_heartbeat, ms, ms);
-    if (b->outstanding == 0) { /* nothing could be queued */
-        uv_timer_stop(&lp->hb_timer);
-        post_results(lp);
-    }
+    lp->held[lp->nheld++] = b;
+    heartbeat_schedule(lp);
+    feed(lp);
     return 0;
 }
 
 static void on_lease(const struct mn_http_response *r, void *ud)
 {
     struct mn_lease_loop *lp = ud;
-    if (lp->state != S_LEASING)
-        return;
+    lp->leasing = 0;
     if (r->status == 200) {
         cJSON *lease = cJSON_ParseWithLength(r->body, r->body_len);
         mn_backoff_reset(&lp->backoff);
@@ -379,7 +480,7 @@ static void on_lease(const struct mn_http_response *r, void *ud)
             if (cJSON_IsNumber(id))
                 release_lease(lp, (long long)id->valuedouble);
             else
-                finish(lp, 0);
+                finish_if_idle(lp);
             cJSON_Delete(lease);
             return;
         }
@@ -387,50 +488,48 @@ static void on_lease(const struct mn_http_response *r, void *ud)
             return;
         if (!lease)
             mn_log_error("msg=\"lease response is not JSON\"");
-        if (lp->state == S_LEASING) {
-            lp->state = S_WAITING;
-            wait_then(lp, NULL, on_wait_lease, "lease");
-        }
+        lease_later(lp, NULL);
         return;
     }
     if (fatal_answer(lp, r, "lease"))
         return;
-    if (lp->stopping) {
-        finish(lp, 0);
-        return;
-    }
-    if (r->status != 204 && !retryable(r->status)) {
+    if (r->status != 204 && !retryable(r->status) && !lp->stopping) {
         char msg[400], field[64];
         error_of(r, msg, sizeof msg, field, sizeof field);
         mn_log_error("msg=\"lease refused\" status=%ld field=%s error=\"%s\"", r->status, field,
                      msg);
     }
-    lp->state = S_WAITING;
-    wait_then(lp, r, on_wait_lease, "lease");
+    lease_later(lp, r);
 }
 
 static void lease_next(struct mn_lease_loop *lp)
 {
-    if (lp->stopping) {
-        finish(lp, 0);
-        return;
-    }
-    lp->state = S_LEASING;
-    if (mn_http_request(lp->http, "POST", "/v1/leases", lp->lease_body, on_lease, lp)) {
-        lp->state = S_WAITING;
-        wait_then(lp, NULL, on_wait_lease, "lease");
-    }
+    if (mn_http_request(lp->http, "POST", "/v1/leases", lp->lease_body, on_lease, lp) == 0)
+        lp->leasing = 1;
+    else
+        lease_later(lp, NULL);
+}
+
+/* Stopped and out of time: b's results are not posted, its lease will expire. */
+static void give_up(struct batch *b)
+{
+    struct mn_lease_loop *lp = b->lp;
+    mn_log_warn("msg=\"results not posted before stopping; the lease will expire\" "
+                "lease=%lld", b->lease_id);
+    batch_drop(b);
+    finish_if_idle(lp);
 }
 
 /* ---- results ---- */
 
-/* The results body for the tasks done so far (all of them, normally). */
-static char *results_body(struct mn_lease_loop *lp, struct batch *b)
+/* The results body for the tasks of b done so far (all of them, normally). */
+static char *results_body(struct batch *b)
 {
+    const struct mn_worker_cfg *cfg = &b->lp->cfg;
     cJSON *o = cJSON_CreateObject(), *arr;
     char *text = NULL;
-    if (o && cJSON_AddStringToObject(o, "worker_id", lp->cfg.worker_id) &&
-        cJSON_AddStringToObject(o, "scoring_version", lp->cfg.scoring_version) &&
+    if (o && cJSON_AddStringToObject(o, "worker_id", cfg->worker_id) &&
+        cJSON_AddStringToObject(o, "scoring_version", cfg->scoring_version) &&
         (arr = cJSON_AddArrayToObject(o, "results"))) {
         int ok = 1;
         for (int i = 0; i < b->n && ok; i++)
@@ -442,21 +541,32 @@ static char *results_body(struct mn_lease_loop *lp, struct batch *b)
     return text;
 }
 
+/* Posts b's results again: every batch whose post failed waits on the one timer. */
 static void on_wait_post(uv_timer_t *t)
 {
-    post_results(t->data);
+    struct mn_lease_loop *lp = t->data;
+    struct batch *retry[MAX_HELD];
+    int n = 0;
+    for (int i = 0; i < lp->nheld; i++)
+        if (lp->held[i]->state == B_RETRY)
+            retry[n++] = lp->held[i];
+    for (int i = 0; i < n && !lp->done; i++)
+        post_results(retry[i]);
 }
 
 static void on_posted(const struct mn_http_response *r, void *ud)
 {
-    struct mn_lease_loop *lp = ud;
-    struct batch *b = lp->batch;
-    if (lp->state != S_POSTING || !b)
-        return;
+    struct batch *b = ud;
+    struct mn_lease_loop *lp = b->lp;
     if (fatal_answer(lp, r, "results"))
         return;
+    if (retryable(r->status) && lp->drained) {
+        give_up(b);
+        return;
+    }
     if (retryable(r->status)) {
-        wait_then(lp, r, on_wait_post, "results");
+        b->state = B_RETRY;
+        wait_then(lp, &lp->post_timer, r, on_wait_post, "results");
         return;
     }
     mn_backoff_reset(&lp->backoff);
@@ -480,69 +590,92 @@ static void on_posted(const struct mn_http_response *r, void *ud)
                      "field=%s error=\"%s\"", b->lease_id, r->status, field, msg);
     }
     cJSON_Delete(ack);
-    batch_drop(lp);
-    uv_timer_stop(&lp->drain_timer);
-    lease_next(lp);
+    batch_drop(b);
+    if (!finish_if_idle(lp))
+        maybe_lease(lp);
 }
 
-static void post_results(struct mn_lease_loop *lp)
+static void post_results(struct batch *b)
 {
-    struct batch *b = lp->batch;
+    struct mn_lease_loop *lp = b->lp;
     char path[64];
-    lp->state = S_POSTING;
-    if (!b->post && !(b->post = results_body(lp, b))) {
+    b->state = B_POSTING;
+    heartbeat_schedule(lp);
+    if (!b->post && !(b->post = results_body(b))) {
         mn_log_error("msg=\"out of memory building results\"");
         finish(lp, MN_WORKER_EXIT_FATAL);
         return;
     }
     snprintf(path, sizeof path, "/v1/leases/%lld/results", b->lease_id);
-    if (mn_http_request(lp->http, "POST", path, b->post, on_posted, lp))
-        wait_then(lp, NULL, on_wait_post, "results");
+    if (mn_http_request(lp->http, "POST", path, b->post, on_posted, b)) {
+        b->state = B_RETRY;
+        wait_then(lp, &lp->post_timer, NULL, on_wait_post, "results");
+    }
 }
 
 /* ---- stopping ---- */
 
-static void on_partial_posted(const struct mn_http_response *r, void *ud)
+/* Lets go of b and gives its lease back (what is unposted is requeued). */
+static void release_batch(struct batch *b)
 {
-    struct mn_lease_loop *lp = ud;
-    if (r->status != 200)
-        mn_log_warn("msg=\"posting partial results failed\" status=%ld", r->status);
-    release_lease(lp, lp->batch->lease_id);
+    struct mn_lease_loop *lp = b->lp;
+    long long lease_id = b->lease_id;
+    batch_drop(b);
+    release_lease(lp, lease_id);
 }
 
-/* Stops the batch now: cancels tasks not started, posts what is scored, releases the
- * rest of the lease, finishes. */
-static void abort_batch(struct mn_lease_loop *lp)
+static void on_partial_posted(const struct mn_http_response *r, void *ud)
 {
-    struct batch *b = lp->batch;
+    if (r->status != 200)
+        mn_log_warn("msg=\"posting partial results failed\" status=%ld", r->status);
+    release_batch(ud);
+}
+
+/* Stops b now: cancels tasks not started, posts what is scored, releases the rest of
+ * its lease. */
+static void abort_batch(struct batch *b)
+{
+    struct mn_lease_loop *lp = b->lp;
     char path[64];
-    uv_timer_stop(&lp->hb_timer);
-    uv_timer_stop(&lp->wait_timer);
-    for (int i = 0; i < b->n; i++)
+    for (int i = 0; i < b->next; i++)
         if (!b->tasks[i].done)
             uv_cancel((uv_req_t *)&b->tasks[i].req);
-    lp->state = S_RELEASING;
+    b->state = B_RELEASING;
+    heartbeat_schedule(lp);
     mn_log_info("msg=\"releasing the batch\" lease=%lld scored=%d of=%d", b->lease_id, b->done,
                 b->n);
-    if (b->done == 0 || !(b->post = results_body(lp, b))) {
-        release_lease(lp, b->lease_id);
+    if (b->done == 0 || !(b->post = results_body(b))) {
+        release_batch(b);
         return;
     }
     snprintf(path, sizeof path, "/v1/leases/%lld/results", b->lease_id);
-    if (mn_http_request(lp->http, "POST", path, b->post, on_partial_posted, lp))
-        release_lease(lp, b->lease_id);
+    if (mn_http_request(lp->http, "POST", path, b->post, on_partial_posted, b))
+        release_batch(b);
 }
 
-/* The drain time is up (or a second stop request came). */
+/* The drain time is up (or a second stop request came): batches being scored are
+ * released with partial results; results still waiting for the coordinator are given
+ * up (their leases expire), at once when nothing is being released, else when their post
+ * in flight fails; a lease in flight is given back when it arrives. */
 static void drain_over(struct mn_lease_loop *lp)
 {
-    if (lp->state == S_SCORING)
-        abort_batch(lp);
-    else if (lp->state == S_POSTING) { /* the coordinator is away: the lease will expire */
-        mn_log_warn("msg=\"results not posted before stopping; the lease will expire\"");
+    struct batch *held[MAX_HELD];
+    int n = lp->nheld, releasing = 0;
+    memcpy(held, lp->held, sizeof held);
+    lp->drained = 1;
+    uv_timer_stop(&lp->post_timer);
+    for (int i = 0; i < n; i++)
+        releasing |= held[i]->state == B_SCORING || held[i]->state == B_RELEASING;
+    for (int i = 0; i < n && !lp->done; i++) {
+        if (held[i]->state == B_SCORING)
+            abort_batch(held[i]);
+        else if (held[i]->state == B_RETRY || (!releasing && held[i]->state == B_POSTING))
+            give_up(held[i]);
+    }
+    if (!lp->done && !releasing && n) /* posts in flight to an unresponsive coordinator */
         finish(lp, 0);
-    } else if (lp->state != S_DONE && lp->state != S_LEASING && lp->state != S_RELEASING)
-        finish(lp, 0);
+    else if (!lp->done)
+        finish_if_idle(lp);
 }
 
 static void on_drain(uv_timer_t *t)
@@ -552,20 +685,17 @@ static void on_drain(uv_timer_t *t)
 
 void mn_lease_loop_stop(struct mn_lease_loop *lp)
 {
-    if (lp->state == S_DONE)
+    if (lp->done)
         return;
     if (lp->stopping) {
         drain_over(lp);
         return;
     }
     lp->stopping = 1;
-    mn_log_info("msg=\"stop requested: leasing no more\" state=%s",
-                lp->batch ? "finishing the batch" : "idle");
-    if (lp->state == S_WAITING) {
-        finish(lp, 0);
-        return;
-    }
-    uv_timer_start(&lp->drain_timer, on_drain, (uint64_t)(lp->cfg.drain_seconds * 1000), 0);
+    uv_timer_stop(&lp->lease_timer);
+    mn_log_info("msg=\"stop requested: leasing no more\" batches_in_hand=%d", lp->nheld);
+    if (!finish_if_idle(lp))
+        uv_timer_start(&lp->drain_timer, on_drain, (uint64_t)(lp->cfg.drain_seconds * 1000), 0);
 }
 
 /* ---- life cycle ---- */
@@ -573,6 +703,10 @@ void mn_lease_loop_stop(struct mn_lease_loop *lp)
 struct mn_lease_loop *mn_lease_loop_new(uv_loop_t *loop, const struct mn_worker_cfg *cfg,
                                         struct mn_error *err)
 {
+    if (cfg->threads < 1) {
+        mn_error_set(err, MN_EINVAL, "threads", "must be at least 1");
+        return NULL;
+    }
     struct mn_lease_loop *lp = calloc(1, sizeof *lp);
     if (!lp) {
         mn_error_set(err, MN_ENOMEM, NULL, "out of memory");
@@ -597,8 +731,8 @@ struct mn_lease_loop *mn_lease_loop_new(uv_loop_t *loop, const struct mn_worker_
         goto fail;
     cJSON_Delete(body);
     mn_backoff_init(&lp->backoff, cfg->backoff_base_ms, cfg->backoff_max_ms, cfg->seed);
-    uv_timer_t *timers[] = {&lp->wait_timer, &lp->hb_timer, &lp->drain_timer};
-    for (int i = 0; i < 3; i++) {
+    uv_timer_t *timers[] = {&lp->lease_timer, &lp->post_timer, &lp->hb_timer, &lp->drain_timer};
+    for (int i = 0; i < 4; i++) {
         uv_timer_init(loop, timers[i]);
         timers[i]->data = lp;
     }
@@ -613,8 +747,8 @@ fail:
 void mn_lease_loop_start(struct mn_lease_loop *lp)
 {
     mn_log_info("msg=\"worker started\" id=%s coordinator=%s version=%s scoring_version=%s "
-                "batch=%d", lp->cfg.worker_id, lp->cfg.coordinator, MN_WORKER_VERSION,
-                lp->cfg.scoring_version, lp->cfg.batch);
+                "batch=%d threads=%d", lp->cfg.worker_id, lp->cfg.coordinator, MN_WORKER_VERSION,
+                lp->cfg.scoring_version, lp->cfg.batch, lp->cfg.threads);
     lease_next(lp);
 }
 
@@ -622,9 +756,9 @@ void mn_lease_loop_free(struct mn_lease_loop *lp)
 {
     if (!lp)
         return;
-    batch_drop(lp);
-    mn_score_job_free(lp->job);
-    free(lp->job_text);
+    while (lp->nheld)
+        batch_drop(lp->held[0]);
+    ctx_unref(lp->ctx);
     free(lp->lease_body);
     free(lp);
 }

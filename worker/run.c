@@ -166,6 +166,7 @@ int mn_cmd_run(int argc, char **argv)
         .token = token,
         .ca_file = o.ca_file,
         .worker_id = id,
+        .threads = (int)threads,
         .batch = (int)(o.batch ? o.batch : (2 * threads < 4096 ? 2 * threads : 4096)),
         .connect_timeout_ms = o.request_timeout_ms < 10000 ? o.request_timeout_ms : 10000,
         .request_timeout_ms = o.request_timeout_ms,
