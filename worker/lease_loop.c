@@ -73,6 +73,7 @@ struct mn_lease_loop {
     uv_timer_t lease_timer, post_timer, hb_timer, drain_timer;
     struct mn_backoff backoff;
     int done, stopping, drained, leasing, releasing, hb_inflight, status;
+    int wait_for_post;              /* a prefetch found nothing: no more until a post */
     int running;                    /* tasks on the pool, all batches */
     struct batch *held[MAX_HELD];   /* oldest first */
     int nheld;
@@ -239,11 +240,12 @@ static void wait_then(struct mn_lease_loop *lp, uv_timer_t *t, const struct mn_h
 /* ---- leasing ---- */
 
 /* Leases the next batch if it is time: not stopping, no lease in flight or backing
- * off, room in hand, and every task in hand already given to the pool. */
+ * off, room in hand, every task in hand already given to the pool, and no prefetch
+ * came back empty since the last post. */
 static void maybe_lease(struct mn_lease_loop *lp)
 {
     if (lp->done || lp->stopping || lp->leasing || lp->nheld >= MAX_HELD ||
-        uv_is_active((uv_handle_t *)&lp->lease_timer))
+        (lp->nheld && lp->wait_for_post) || uv_is_active((uv_handle_t *)&lp->lease_timer))
         return;
     for (int i = 0; i < lp->nheld; i++)
         if (lp->held[i]->state == B_SCORING && lp->held[i]->next < lp->held[i]->n)
@@ -260,6 +262,7 @@ static void on_wait_lease(uv_timer_t *t)
  * nothing in hand, back off and ask again; otherwise ask once a batch is posted. */
 static void lease_later(struct mn_lease_loop *lp, const struct mn_http_response *r)
 {
+    lp->wait_for_post = lp->nheld > 0;
     if (!finish_if_idle(lp) && !lp->stopping && lp->nheld == 0)
         wait_then(lp, &lp->lease_timer, r, on_wait_lease, "lease");
 }
@@ -591,6 +594,7 @@ static void on_posted(const struct mn_http_response *r, void *ud)
     }
     cJSON_Delete(ack);
     batch_drop(b);
+    lp->wait_for_post = 0;
     if (!finish_if_idle(lp))
         maybe_lease(lp);
 }

@@ -44,7 +44,7 @@ static const struct mn_opt options[] = {
     {"backoff-max-ms", "MONAS_WORKER_BACKOFF_MAX_MS", "10000", MN_OPT_LONG, F(backoff_max_ms), 250,
      3600000, "longest wait between retries (no work, coordinator away)", 0},
     {"drain-seconds", "MONAS_WORKER_DRAIN_SECONDS", "20", MN_OPT_LONG, F(drain_seconds), 0, 86400,
-     "after SIGTERM/SIGINT, seconds the batch may take before it is released", 0},
+     "after SIGTERM/SIGINT, seconds the batches in hand may take before they are released", 0},
     {"scoring-version", "MONAS_TEST_SCORING_VERSION", "", MN_OPT_STR, F(scoring_version), 0, 0,
      "report this scoring_version instead of the build's", 1},
     {"score-delay-ms", "MONAS_TEST_SCORE_DELAY_MS", "0", MN_OPT_LONG, F(score_delay_ms), 0, 600000,
@@ -58,10 +58,12 @@ void mn_cmd_run_help(FILE *out)
     fprintf(out, "usage: monas-worker run [--coordinator URL] [--token-file F] [--threads N]\n"
                  "                        [--batch B] [--id ID] [--log-level L] [options]\n\n"
                  "Leases batches of candidates from monasd, scores each on a thread pool,\n"
-                 "heartbeats while scoring, posts the results, and leases again; backs off\n"
+                 "heartbeats while scoring, posts the results; leases the next batch once\n"
+                 "every candidate in hand has started (up to two batches held); backs off\n"
                  "(exponentially, with jitter) while there is no work or the coordinator is\n"
                  "away. Holds nothing on disk. SIGTERM/SIGINT: lease no more, finish the\n"
-                 "current batch (a second signal, or --drain-seconds, releases it), exit 0.\n"
+                 "batches in hand (a second signal, or --drain-seconds, releases them),\n"
+                 "exit 0.\n"
                  "Every option can also be set by the environment variable shown.\n\n");
     for (int t = 0; t < 2; t++) {
         if (t)
