@@ -74,6 +74,24 @@ static int check_candidates(long id, int n, const char *by)
     return retried;
 }
 
+/* Asserts job `path`'s progress: this many candidates scored and leased. */
+static void expect_progress(const char *path, int scored, int leased)
+{
+    cJSON *j = tu_json(&srv, "GET", path, NULL, NULL, NULL);
+    ck_assert_int_eq((int)tu_num(j, "progress.scored"), scored);
+    ck_assert_int_eq((int)tu_num(j, "progress.leased"), leased);
+    cJSON_Delete(j);
+}
+
+/* Two SIGTERMs 100 ms apart: the worker releases what it holds. */
+static void signal_twice(pid_t w)
+{
+    struct timespec pause = {0, 100 * 1000000L};
+    it_signal(w, SIGTERM);
+    nanosleep(&pause, NULL);
+    it_signal(w, SIGTERM);
+}
+
 START_TEST(two_workers_score_every_candidate_once)
 {
     int n = it_sanitized() ? 48 : 96;
@@ -202,24 +220,15 @@ START_TEST(sigterm_finishes_batch_twice_releases)
     it_signal(w, SIGTERM);
     ck_assert_int_eq(it_wait_exit(w, 15000), 0);
     ck_assert_int_eq(it_log_sum(&srv, "t1.log", "accepted"), 4);
-    cJSON *j = tu_json(&srv, "GET", path, NULL, NULL, NULL);
-    ck_assert_int_eq((int)tu_num(j, "progress.scored"), 4);
-    ck_assert_int_eq((int)tu_num(j, "progress.leased"), 0);
-    cJSON_Delete(j);
+    expect_progress(path, 4, 0);
     /* Two signals: the lease is given back at once (the running task still ends). */
     const char *a2[] = {"--threads", "1", "--batch", "4", "--score-delay-ms", "1500", NULL};
     w = it_worker_start(&srv, "t2.log", a2);
     ck_assert_int_ge((int)it_job_poll(&srv, id, "progress.leased", 4, 15000), 4);
-    it_signal(w, SIGTERM);
-    struct timespec pause = {0, 100 * 1000000L};
-    nanosleep(&pause, NULL);
-    it_signal(w, SIGTERM);
+    signal_twice(w);
     ck_assert_int_eq(it_wait_exit(w, 15000), 0);
     ck_assert(it_log_has(&srv, "t2.log", "msg=\"lease released\" released=4"));
-    j = tu_json(&srv, "GET", path, NULL, NULL, NULL);
-    ck_assert_int_eq((int)tu_num(j, "progress.leased"), 0);
-    ck_assert_int_eq((int)tu_num(j, "progress.scored"), 4);
-    cJSON_Delete(j);
+    expect_progress(path, 4, 0);
 }
 END_TEST
 
@@ -318,33 +327,21 @@ START_TEST(next_batch_leased_before_results_posted)
     const char *args[] = {"--threads", "1", "--batch", "2", "--score-delay-ms", "1000", NULL};
     pid_t w = it_worker_start(&srv, "p1.log", args);
     ck_assert_int_ge((int)it_job_poll(&srv, id, "progress.leased", 4, 15000), 4);
-    cJSON *j = tu_json(&srv, "GET", path, NULL, NULL, NULL);
-    ck_assert_int_eq((int)tu_num(j, "progress.leased"), 4);
-    ck_assert_int_eq((int)tu_num(j, "progress.scored"), 0);
-    cJSON_Delete(j);
+    expect_progress(path, 0, 4);
     /* One signal: both batches in hand are finished and posted, nothing more leased. */
     it_signal(w, SIGTERM);
     ck_assert_int_eq(it_wait_exit(w, 15000), 0);
     ck_assert_int_eq(it_log_sum(&srv, "p1.log", "accepted"), 4);
-    j = tu_json(&srv, "GET", path, NULL, NULL, NULL);
-    ck_assert_int_eq((int)tu_num(j, "progress.scored"), 4);
-    ck_assert_int_eq((int)tu_num(j, "progress.leased"), 0);
-    cJSON_Delete(j);
+    expect_progress(path, 4, 0);
     /* Two signals with two batches in hand: the first posts its scored candidate and
      * releases the other, the second (not started) is released whole. */
     w = it_worker_start(&srv, "p2.log", args);
     ck_assert_int_ge((int)it_job_poll(&srv, id, "progress.leased", 4, 15000), 4);
-    it_signal(w, SIGTERM);
-    struct timespec pause = {0, 100 * 1000000L};
-    nanosleep(&pause, NULL);
-    it_signal(w, SIGTERM);
+    signal_twice(w);
     ck_assert_int_eq(it_wait_exit(w, 15000), 0);
     ck_assert(it_log_has(&srv, "p2.log", "msg=\"lease released\" released=1"));
     ck_assert(it_log_has(&srv, "p2.log", "msg=\"lease released\" released=2"));
-    j = tu_json(&srv, "GET", path, NULL, NULL, NULL);
-    ck_assert_int_eq((int)tu_num(j, "progress.leased"), 0);
-    ck_assert_int_eq((int)tu_num(j, "progress.scored"), 5);
-    cJSON_Delete(j);
+    expect_progress(path, 5, 0);
 }
 END_TEST
 
