@@ -565,13 +565,13 @@ int mn_job_check_end(struct mn_job *j, double now)
     }
     if (rc > 0 || (j->queue && mn_queue_queued(j->queue) > 0))
         return 0;
+    const struct mn_strategy *sg = j->spec->strategy;
+    const char *own = j->strat_started && sg->end_reason ? sg->end_reason(j->strat) : NULL;
     if (j->n_proposed - j->n_rejected >= j->spec->max_candidates)
         snprintf(why, sizeof why, "candidate budget of %lld used",
                  (long long)j->spec->max_candidates);
-    else if (j->spec->strategy->end_reason && j->spec->strategy->end_reason(j->strat))
-        snprintf(why, sizeof why, "%s", j->spec->strategy->end_reason(j->strat));
     else
-        snprintf(why, sizeof why, "strategy has nothing left to propose");
+        snprintf(why, sizeof why, "%s", own ? own : "strategy has nothing left to propose");
     return mn_job_finish(j, "exhausted", why) ?: 1;
 }
 
