@@ -42,6 +42,12 @@ int mn_conv2d_direct(const struct mn_win *d)
            (int64_t)d->ci * d->co <= DIRECT_MAX_CC;
 }
 
+/* Member k of the channel group starting at o: o + k, or the group's last channel. */
+static int member(int o, int k, int n)
+{
+    return o + k < n ? o + k : n - 1;
+}
+
 int64_t mn_conv2d_col_size(const struct mn_win *d)
 {
     return fast_1x1(d) || d->direct ? 0 : (int64_t)d->ci * d->kh * d->kw * d->ho * d->wo;
@@ -169,47 +175,107 @@ static void F(pad)(T *dst, const T *src, int c, int h, int w, int top, int left,
                    src + ((int64_t)k * h + y) * w, (size_t)w * sizeof *dst);
 }
 
-/* Two output channels k = 0, 1: outk[j] (+)= Σ_{c,ky,kx} wk[c][ky][kx] ·
- * in[c·plane + ky·wp + kx + j] for j < len, DBLOCK outputs of each summed in registers
- * at a time, every input vector loaded once for both. out1 == out0 with w1 == w0 runs
- * one channel (both sums are read before either is stored). */
-MN_CLONES static void F(taps)(T *out0, T *out1, int add, const T *in, int64_t plane, int wp,
-                              const T *w0, const T *w1, int ci, int kh, int kw, int64_t len)
+/* Output channels are summed GROUP at a time (the channel counts of NB201's C = 3
+ * supernet and its reductions, 3, 6 and 12, are multiples of it); a short last group
+ * repeats its last channel, computed twice and stored the same. Per output element
+ * every kernel is summed in the same (c, ky, kx) order and every weight gradient in
+ * the same lanes, whatever the blocking, so the blocking leaves results unchanged. */
+#define GROUP 3
+
+/* Three output channels k = 0, 1, 2: outk[j] (+)= Σ_{c,ky,kx} wk[c][ky][kx] ·
+ * in[c·plane + ky·wp + kx + j] for j < len: blocks of three vectors of each channel
+ * summed in registers (nine independent sums keep two adders busy through their
+ * latency), then single vectors, then scalars. Every input vector loaded serves the
+ * three channels. The sums are read before any is stored, so a repeated channel
+ * (out2 == out1, w2 == w1) stores one value. */
+MN_CLONES static void F(taps)(T *out0, T *out1, T *out2, int add, const T *in, int64_t plane,
+                              int wp, const T *w0, const T *w1, const T *w2, int ci, int kh,
+                              int kw, int64_t len)
 {
     int64_t j = 0;
-    for (; j + DBLOCK <= len; j += DBLOCK) {
-        F(vec) a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0}, x0, x1;
+    for (; j + 3 * VN <= len; j += 3 * VN) {
+        F(vec) a0 = {0}, a1 = {0}, a2 = {0}, b0 = {0}, b1 = {0}, b2 = {0}, c0 = {0};
+        F(vec) c1 = {0}, c2 = {0}, x;
+#define TAP(kx, t)                                                                   \
+    VLOAD(x, r + (kx));                                                              \
+    a0 += w0[t] * x;                                                                 \
+    b0 += w1[t] * x;                                                                 \
+    c0 += w2[t] * x;                                                                 \
+    VLOAD(x, r + (kx) + VN);                                                         \
+    a1 += w0[t] * x;                                                                 \
+    b1 += w1[t] * x;                                                                 \
+    c1 += w2[t] * x;                                                                 \
+    VLOAD(x, r + (kx) + 2 * VN);                                                     \
+    a2 += w0[t] * x;                                                                 \
+    b2 += w1[t] * x;                                                                 \
+    c2 += w2[t] * x
         int t = 0;
         for (int c = 0; c < ci; c++)
             for (int ky = 0; ky < kh; ky++) {
                 const T *r = in + c * plane + (int64_t)ky * wp + j;
-                for (int kx = 0; kx < kw; kx++, t++) {
-                    VLOAD(x0, r + kx);
-                    VLOAD(x1, r + kx + VN);
-                    a0 += w0[t] * x0;
-                    a1 += w0[t] * x1;
-                    b0 += w1[t] * x0;
-                    b1 += w1[t] * x1;
+                if (kw == 3) { /* the common kernel, unrolled */
+                    TAP(0, t);
+                    TAP(1, t + 1);
+                    TAP(2, t + 2);
+                    t += 3;
+                } else {
+                    for (int kx = 0; kx < kw; kx++, t++) {
+                        TAP(kx, t);
+                    }
                 }
             }
+#undef TAP
         if (add) {
-            F(vec) o0, o1, p0, p1;
-            VLOAD(o0, out0 + j);
-            VLOAD(o1, out0 + j + VN);
-            VLOAD(p0, out1 + j);
-            VLOAD(p1, out1 + j + VN);
-            a0 += o0;
-            a1 += o1;
-            b0 += p0;
-            b1 += p1;
+            F(vec) o;
+#define ADD(v, p)                                                                    \
+    VLOAD(o, p);                                                                     \
+    v += o
+            ADD(a0, out0 + j);
+            ADD(a1, out0 + j + VN);
+            ADD(a2, out0 + j + 2 * VN);
+            ADD(b0, out1 + j);
+            ADD(b1, out1 + j + VN);
+            ADD(b2, out1 + j + 2 * VN);
+            ADD(c0, out2 + j);
+            ADD(c1, out2 + j + VN);
+            ADD(c2, out2 + j + 2 * VN);
         }
         VSTORE(out0 + j, a0);
         VSTORE(out0 + j + VN, a1);
+        VSTORE(out0 + j + 2 * VN, a2);
         VSTORE(out1 + j, b0);
         VSTORE(out1 + j + VN, b1);
+        VSTORE(out1 + j + 2 * VN, b2);
+        VSTORE(out2 + j, c0);
+        VSTORE(out2 + j + VN, c1);
+        VSTORE(out2 + j + 2 * VN, c2);
+    }
+    for (; j + VN <= len; j += VN) {
+        F(vec) a = {0}, b = {0}, c = {0}, x;
+        int t = 0;
+        for (int ch = 0; ch < ci; ch++)
+            for (int ky = 0; ky < kh; ky++) {
+                const T *r = in + ch * plane + (int64_t)ky * wp + j;
+                for (int kx = 0; kx < kw; kx++, t++) {
+                    VLOAD(x, r + kx);
+                    a += w0[t] * x;
+                    b += w1[t] * x;
+                    c += w2[t] * x;
+                }
+            }
+        if (add) {
+            F(vec) o;
+            ADD(a, out0 + j);
+            ADD(b, out1 + j);
+            ADD(c, out2 + j);
+        }
+#undef ADD
+        VSTORE(out0 + j, a);
+        VSTORE(out1 + j, b);
+        VSTORE(out2 + j, c);
     }
     for (; j < len; j++) {
-        T s0 = 0, s1 = 0;
+        T s0 = 0, s1 = 0, s2 = 0;
         int t = 0;
         for (int c = 0; c < ci; c++)
             for (int ky = 0; ky < kh; ky++)
@@ -217,145 +283,120 @@ MN_CLONES static void F(taps)(T *out0, T *out1, int add, const T *in, int64_t pl
                     T v = in[c * plane + (int64_t)ky * wp + kx + j];
                     s0 += w0[t] * v;
                     s1 += w1[t] * v;
+                    s2 += w2[t] * v;
                 }
         T o0 = add ? out0[j] + s0 : s0, o1 = add ? out1[j] + s1 : s1;
+        T o2 = add ? out2[j] + s2 : s2;
         out0[j] = o0;
         out1[j] = o1;
+        out2[j] = o2;
     }
 }
 
-/* Channel pairs of taps: out [n_out][ostride] (+)= the sums with weights w
+/* Channel groups of taps: out [n_out][ostride] (+)= the sums with weights w
  * [n_out][wstride]. */
 static void F(taps_all)(T *out, int64_t ostride, int add, const T *in, int64_t plane,
                         int wp, const T *w, int64_t wstride, int n_out, int ci, int kh,
                         int kw, int64_t len)
 {
-    for (int o = 0; o < n_out; o += 2) {
-        int p = o + 1 < n_out ? o + 1 : o;
-        F(taps)(out + o * ostride, out + p * ostride, add, in, plane, wp, w + o * wstride,
-                w + p * wstride, ci, kh, kw, len);
+    for (int o = 0; o < n_out; o += GROUP) {
+        int p = member(o, 1, n_out), q = member(o, 2, n_out);
+        F(taps)(out + o * ostride, out + p * ostride, out + q * ostride, add, in, plane, wp,
+                w + o * wstride, w + p * wstride, w + q * wstride, ci, kh, kw, len);
     }
 }
 
 /* Weight gradients of the direct path are sums over every sample of a batch; per tap
  * they accumulate in DACC elements of the workspace — DBLOCK partial sums (two
- * vectors) and a scalar tail — and are folded into dw once per batch (once per sample
- * for per-sample rows), not once per sample and tap. */
+ * vectors, lane l of vector h summing the terms j ≡ h·VN + l mod DBLOCK) and a scalar
+ * tail — and are folded into dw once per batch (once per sample for per-sample rows),
+ * not once per sample and tap. */
 #define DACC (DBLOCK + 1)
 
-/* acc [ci][kh][kw][DACC] (+)= the partial sums of Σ_j g[j] · in[c·plane + ky·wp + kx + j],
- * j < len: set when `init`, else added. */
-MN_CLONES static void F(tap_dots)(T *acc, int init, const T *g, const T *in, int64_t plane,
-                                  int wp, int ci, int kh, int kw, int64_t len)
+/* The weight-gradient sums of three output channels (gk → acck, acck [taps][DACC]) for
+ * up to three taps of a kernel row at a time: acck[t] (+)= the partial sums of Σ_j gk[j]
+ * · in[c·plane + ky·wp + kx + j], j < len, set when `init`, else added. Each half of
+ * the blocks is one sweep with nine sums in registers, every vector loaded serving
+ * three of them. A repeated channel (acc2 == acc1, g2 == g1) stores one value. */
+MN_CLONES static void F(tap_dots)(T *acc0, T *acc1, T *acc2, int init, const T *g0,
+                                  const T *g1, const T *g2, const T *in, int64_t plane, int wp,
+                                  int ci, int kh, int kw, int64_t len)
 {
     const F(vec) zero = {0};
-    for (int c = 0; c < ci; c++)
-        for (int ky = 0; ky < kh; ky++)
-            for (int kx = 0; kx < kw; kx++, acc += DACC) {
-                const T *r = in + c * plane + (int64_t)ky * wp + kx;
-                F(vec) a0 = zero, a1 = zero, g0, g1, x0, x1;
-                if (!init) {
-                    VLOAD(a0, acc);
-                    VLOAD(a1, acc + VN);
-                }
-                T s = 0;
-                int64_t j = 0;
-                for (; j + DBLOCK <= len; j += DBLOCK) {
-                    VLOAD(g0, g + j);
-                    VLOAD(g1, g + j + VN);
-                    VLOAD(x0, r + j);
-                    VLOAD(x1, r + j + VN);
-                    a0 += g0 * x0;
-                    a1 += g1 * x1;
-                }
-                for (; j < len; j++)
-                    s += g[j] * r[j];
-                VSTORE(acc, a0);
-                VSTORE(acc + VN, a1);
-                acc[DBLOCK] = init ? s : acc[DBLOCK] + s;
-            }
-}
-
-/* tap_dots for two output channels (g0 → acc0, g1 → acc1) and three taps of a kernel
- * row at a time, so that each input vector loaded serves six dot products. */
-MN_CLONES static void F(tap_dots2)(T *acc0, T *acc1, int init, const T *g0, const T *g1,
-                                   const T *in, int64_t plane, int wp, int ci, int kh, int kw,
-                                   int64_t len)
-{
-    const F(vec) zero = {0};
+    int64_t full = len / DBLOCK * DBLOCK;
     for (int c = 0; c < ci; c++)
         for (int ky = 0; ky < kh; ky++)
             for (int kx = 0; kx < kw;) {
                 const T *r = in + c * plane + (int64_t)ky * wp + kx;
                 int nt = kw - kx < 3 ? 1 : 3; /* taps this step */
-                /* a<channel><tap><half>, named so that they stay in registers */
-                F(vec) a000 = zero, a001 = zero, a010 = zero, a011 = zero, a020 = zero;
-                F(vec) a021 = zero, a100 = zero, a101 = zero, a110 = zero, a111 = zero;
-                F(vec) a120 = zero, a121 = zero, v0, v1, u0, u1, x0, x1;
-                if (!init) {
-                    VLOAD(a000, acc0);
-                    VLOAD(a001, acc0 + VN);
-                    VLOAD(a100, acc1);
-                    VLOAD(a101, acc1 + VN);
-                }
-                int64_t j = 0;
-#define TAP(t, p0, p1, q0, q1)                                                       \
-    VLOAD(x0, r + (t) + j);                                                          \
-    VLOAD(x1, r + (t) + j + VN);                                                     \
-    p0 += v0 * x0;                                                                   \
-    p1 += v1 * x1;                                                                   \
-    q0 += u0 * x0;                                                                   \
-    q1 += u1 * x1
+                for (int h = 0; h < 2; h++) {
+                    /* a<channel><tap>, named so that they stay in registers */
+                    F(vec) a00 = zero, a01 = zero, a02 = zero, a10 = zero, a11 = zero;
+                    F(vec) a12 = zero, a20 = zero, a21 = zero, a22 = zero, v0, v1, v2, x;
+                    int off = h * VN;
+#define LD(v, a, t) VLOAD(v, a + (t) * DACC + off)
+#define ST(a, t, v) VSTORE(a + (t) * DACC + off, v)
+                    if (!init) {
+                        LD(a00, acc0, 0);
+                        LD(a10, acc1, 0);
+                        LD(a20, acc2, 0);
+                        if (nt == 3) {
+                            LD(a01, acc0, 1);
+                            LD(a02, acc0, 2);
+                            LD(a11, acc1, 1);
+                            LD(a12, acc1, 2);
+                            LD(a21, acc2, 1);
+                            LD(a22, acc2, 2);
+                        }
+                    }
+#define TAP(t, p, q, s)                                                              \
+    VLOAD(x, r + (t) + j);                                                           \
+    p += v0 * x;                                                                     \
+    q += v1 * x;                                                                     \
+    s += v2 * x
 #define GS                                                                           \
     VLOAD(v0, g0 + j);                                                               \
-    VLOAD(v1, g0 + j + VN);                                                          \
-    VLOAD(u0, g1 + j);                                                               \
-    VLOAD(u1, g1 + j + VN)
-                if (nt == 1) {
-                    for (; j + DBLOCK <= len; j += DBLOCK) {
-                        GS;
-                        TAP(0, a000, a001, a100, a101);
+    VLOAD(v1, g1 + j);                                                               \
+    VLOAD(v2, g2 + j)
+                    if (nt == 1) {
+                        for (int64_t j = off; j < full; j += DBLOCK) {
+                            GS;
+                            TAP(0, a00, a10, a20);
+                        }
+                    } else {
+                        for (int64_t j = off; j < full; j += DBLOCK) {
+                            GS;
+                            TAP(0, a00, a10, a20);
+                            TAP(1, a01, a11, a21);
+                            TAP(2, a02, a12, a22);
+                        }
+                        ST(acc0, 1, a01);
+                        ST(acc0, 2, a02);
+                        ST(acc1, 1, a11);
+                        ST(acc1, 2, a12);
+                        ST(acc2, 1, a21);
+                        ST(acc2, 2, a22);
                     }
-                } else {
-                    if (!init) {
-                        VLOAD(a010, acc0 + DACC);
-                        VLOAD(a011, acc0 + DACC + VN);
-                        VLOAD(a020, acc0 + 2 * DACC);
-                        VLOAD(a021, acc0 + 2 * DACC + VN);
-                        VLOAD(a110, acc1 + DACC);
-                        VLOAD(a111, acc1 + DACC + VN);
-                        VLOAD(a120, acc1 + 2 * DACC);
-                        VLOAD(a121, acc1 + 2 * DACC + VN);
-                    }
-                    for (; j + DBLOCK <= len; j += DBLOCK) {
-                        GS;
-                        TAP(0, a000, a001, a100, a101);
-                        TAP(1, a010, a011, a110, a111);
-                        TAP(2, a020, a021, a120, a121);
-                    }
-                    VSTORE(acc0 + DACC, a010);
-                    VSTORE(acc0 + DACC + VN, a011);
-                    VSTORE(acc0 + 2 * DACC, a020);
-                    VSTORE(acc0 + 2 * DACC + VN, a021);
-                    VSTORE(acc1 + DACC, a110);
-                    VSTORE(acc1 + DACC + VN, a111);
-                    VSTORE(acc1 + 2 * DACC, a120);
-                    VSTORE(acc1 + 2 * DACC + VN, a121);
-                }
 #undef GS
 #undef TAP
-                VSTORE(acc0, a000);
-                VSTORE(acc0 + VN, a001);
-                VSTORE(acc1, a100);
-                VSTORE(acc1 + VN, a101);
-                for (int t = 0; t < nt; t++, acc0 += DACC, acc1 += DACC) {
-                    T s = 0, u = 0;
-                    for (int64_t i = j; i < len; i++) {
-                        s += g0[i] * r[t + i];
-                        u += g1[i] * r[t + i];
+                    ST(acc0, 0, a00);
+                    ST(acc1, 0, a10);
+                    ST(acc2, 0, a20);
+#undef LD
+#undef ST
+                }
+                for (int t = 0; t < nt; t++, acc0 += DACC, acc1 += DACC, acc2 += DACC) {
+                    T s0 = 0, s1 = 0, s2 = 0;
+                    for (int64_t i = full; i < len; i++) {
+                        s0 += g0[i] * r[t + i];
+                        s1 += g1[i] * r[t + i];
+                        s2 += g2[i] * r[t + i];
                     }
-                    acc0[DBLOCK] = init ? s : acc0[DBLOCK] + s;
-                    acc1[DBLOCK] = init ? u : acc1[DBLOCK] + u;
+                    T o0 = init ? s0 : acc0[DBLOCK] + s0, o1 = init ? s1 : acc1[DBLOCK] + s1;
+                    T o2 = init ? s2 : acc2[DBLOCK] + s2;
+                    acc0[DBLOCK] = o0;
+                    acc1[DBLOCK] = o1;
+                    acc2[DBLOCK] = o2;
                 }
                 kx += nt;
             }
@@ -453,14 +494,12 @@ static void F(direct_bwd)(T *dx, T *dw, const struct F(dws) *r, T *acc, const T 
             xin = r->xp;
             gin = r->gext;
         }
-        int o = 0;
-        for (; o + 1 < d->co; o += 2)
-            F(tap_dots2)(acc + o * k * DACC, acc + (o + 1) * k * DACC, first, gin + o * g.len,
-                         gin + (o + 1) * g.len, xin, one ? hw : g.xplane, g.wp, d->ci, d->kh,
-                         d->kw, g.len);
-        if (o < d->co)
-            F(tap_dots)(acc + o * k * DACC, first, gin + o * g.len, xin, one ? hw : g.xplane, g.wp,
-                        d->ci, d->kh, d->kw, g.len);
+        for (int o = 0; o < d->co; o += GROUP) {
+            int p = member(o, 1, d->co), q = member(o, 2, d->co);
+            F(tap_dots)(acc + o * k * DACC, acc + p * k * DACC, acc + q * k * DACC, first,
+                        gin + o * g.len, gin + p * g.len, gin + q * g.len, xin,
+                        one ? hw : g.xplane, g.wp, d->ci, d->kh, d->kw, g.len);
+        }
         if (last)
             F(acc_fold)(dw, acc, d->co * k);
     }
@@ -632,6 +671,7 @@ void F(mn_dwconv2d_bwd)(T *dx, T *dw, T *db, const T *dy, const T *x, const T *w
 }
 
 #undef DACC
+#undef GROUP
 #undef DBLOCK
 #undef VN
 #undef VLOAD
