@@ -160,19 +160,54 @@ typedef T F(vec) __attribute__((vector_size(32)));
 #define DBLOCK (2 * VN) /* outputs per channel summed in registers at a time */
 #define VLOAD(v, p) memcpy(&(v), (p), sizeof(v))
 #define VSTORE(p, v) memcpy((p), &(v), sizeof(v))
+/* every lane s, in a register once (s − 0 is s for every s, −0 included) */
+#define VSPLAT(s) ((s) - (F(vec)){0})
+
+/* d[i] = s[i], i < n: the short rows of a feature map, copied in registers (a
+ * library call per row costs more than the copy). */
+static inline MN_INLINE void F(copy)(T *restrict d, const T *restrict s, int n)
+{
+    int i = 0;
+    for (F(vec) v; i + VN <= n; i += VN) {
+        VLOAD(v, s + i);
+        VSTORE(d + i, v);
+    }
+    for (; i < n; i++)
+        d[i] = s[i];
+}
 
 /* dst [c][rows][wd] ← src [c][h][w] placed at row top, column left; zeros elsewhere,
  * which only a `fresh` dst needs written: a kernel call pads into the same place with
  * the same geometry sample after sample, so the zeros stay. */
-static void F(pad)(T *dst, const T *src, int c, int h, int w, int top, int left, int rows,
-                   int wd, int fresh)
+MN_CLONES static void F(pad)(T *dst, const T *src, int c, int h, int w, int top, int left,
+                             int rows, int wd, int fresh)
 {
     if (fresh)
         memset(dst, 0, (size_t)c * rows * wd * sizeof *dst);
     for (int k = 0; k < c; k++)
         for (int y = 0; y < h; y++)
-            memcpy(dst + ((int64_t)k * rows + top + y) * wd + left,
-                   src + ((int64_t)k * h + y) * w, (size_t)w * sizeof *dst);
+            F(copy)(dst + ((int64_t)k * rows + top + y) * wd + left,
+                    src + ((int64_t)k * h + y) * w, w);
+}
+
+/* pad's inverse: dst [c][h][w] = src's rows (planes splane apart, rows wd wide) +
+ * bias[k] (0 without), or with `add` dst += them. */
+MN_CLONES static void F(unpad)(T *dst, const T *src, int c, int h, int w, int64_t splane,
+                               int wd, const T *bias, int add)
+{
+    for (int k = 0; k < c; k++) {
+        T bo = bias ? bias[k] : 0;
+        for (int y = 0; y < h; y++) {
+            T *restrict d = dst + ((int64_t)k * h + y) * w;
+            const T *restrict s = src + k * splane + (int64_t)y * wd;
+            if (add)
+                for (int x = 0; x < w; x++)
+                    d[x] += s[x];
+            else
+                for (int x = 0; x < w; x++)
+                    d[x] = s[x] + bo;
+        }
+    }
 }
 
 /* Output channels are summed GROUP at a time (the channel counts of NB201's C = 3
@@ -195,20 +230,23 @@ MN_CLONES static void F(taps)(T *out0, T *out1, T *out2, int add, const T *in, i
     int64_t j = 0;
     for (; j + 3 * VN <= len; j += 3 * VN) {
         F(vec) a0 = {0}, a1 = {0}, a2 = {0}, b0 = {0}, b1 = {0}, b2 = {0}, c0 = {0};
-        F(vec) c1 = {0}, c2 = {0}, x;
+        F(vec) c1 = {0}, c2 = {0}, x0, x1, x2, wv;
 #define TAP(kx, t)                                                                   \
-    VLOAD(x, r + (kx));                                                              \
-    a0 += w0[t] * x;                                                                 \
-    b0 += w1[t] * x;                                                                 \
-    c0 += w2[t] * x;                                                                 \
-    VLOAD(x, r + (kx) + VN);                                                         \
-    a1 += w0[t] * x;                                                                 \
-    b1 += w1[t] * x;                                                                 \
-    c1 += w2[t] * x;                                                                 \
-    VLOAD(x, r + (kx) + 2 * VN);                                                     \
-    a2 += w0[t] * x;                                                                 \
-    b2 += w1[t] * x;                                                                 \
-    c2 += w2[t] * x
+    VLOAD(x0, r + (kx));                                                             \
+    VLOAD(x1, r + (kx) + VN);                                                        \
+    VLOAD(x2, r + (kx) + 2 * VN);                                                    \
+    wv = VSPLAT(w0[t]);                                                                \
+    a0 += wv * x0;                                                                   \
+    a1 += wv * x1;                                                                   \
+    a2 += wv * x2;                                                                   \
+    wv = VSPLAT(w1[t]);                                                                \
+    b0 += wv * x0;                                                                   \
+    b1 += wv * x1;                                                                   \
+    b2 += wv * x2;                                                                   \
+    wv = VSPLAT(w2[t]);                                                                \
+    c0 += wv * x0;                                                                   \
+    c1 += wv * x1;                                                                   \
+    c2 += wv * x2
         int t = 0;
         for (int c = 0; c < ci; c++)
             for (int ky = 0; ky < kh; ky++) {
@@ -429,15 +467,7 @@ static void F(direct_fwd)(T *y, T *ws, const T *x, const T *w, const T *b,
     T *xp = ws, *ext = ws + d->ci * g.xplane;
     F(pad)(xp, x, d->ci, d->h, d->w, d->pt, d->pl, d->ho + d->kh, g.wp, fresh);
     F(taps_all)(ext, g.len, 0, xp, g.xplane, g.wp, w, k, d->co, d->ci, d->kh, d->kw, g.len);
-    for (int o = 0; o < d->co; o++) {
-        T bo = b ? b[o] : 0;
-        for (int oy = 0; oy < d->ho; oy++) {
-            T *restrict yr = y + o * ohw + (int64_t)oy * d->wo;
-            const T *restrict er = ext + o * g.len + (int64_t)oy * g.wp;
-            for (int ox = 0; ox < d->wo; ox++)
-                yr[ox] = er[ox] + bo;
-        }
-    }
+    F(unpad)(y, ext, d->co, d->ho, d->wo, g.len, g.wp, b, 0);
 }
 
 /* Direct path workspace regions (ws as mn_conv2d_ws_size): xp the padded input, gext
@@ -485,19 +515,30 @@ static void F(direct_bwd)(T *dx, T *dw, const struct F(dws) *r, T *acc, const T 
     struct dgeo g = dgeo(d);
     int one = fast_1x1(d), kk = d->kh * d->kw;
     int64_t hw = (int64_t)d->h * d->w, k = (int64_t)d->ci * kk;
+    /* the padded output gradient of the input gradient holds, from its first data
+     * element on, the one of the weight gradients too where the rows are as wide (same
+     * padding): a data row's right padding and the next row's left padding are the
+     * kw − 1 zero columns that follow each row of the latter */
+    int share = dx && !one && g.wp == g.wq;
+    if (dx && !one)
+        F(pad)(r->gp, dy, d->co, d->ho, d->wo, d->kh - 1 - d->pt, d->kw - 1 - d->pl,
+               d->h + d->kh, g.wq, fresh);
     if (dw) {
         const T *xin = x, *gin = dy;
+        int64_t gplane = one ? hw : g.len;
         if (!one) {
             if (padx)
                 F(pad)(r->xp, x, d->ci, d->h, d->w, d->pt, d->pl, d->ho + d->kh, g.wp, fresh);
-            F(pad)(r->gext, dy, d->co, d->ho, d->wo, 0, 0, d->ho, g.wp, fresh);
+            if (!share)
+                F(pad)(r->gext, dy, d->co, d->ho, d->wo, 0, 0, d->ho, g.wp, fresh);
             xin = r->xp;
-            gin = r->gext;
+            gin = share ? r->gp + (d->kh - 1 - d->pt) * g.wq + d->kw - 1 - d->pl : r->gext;
+            gplane = share ? g.qplane : g.len;
         }
         for (int o = 0; o < d->co; o += GROUP) {
             int p = member(o, 1, d->co), q = member(o, 2, d->co);
             F(tap_dots)(acc + o * k * DACC, acc + p * k * DACC, acc + q * k * DACC, first,
-                        gin + o * g.len, gin + p * g.len, gin + q * g.len, xin,
+                        gin + o * gplane, gin + p * gplane, gin + q * gplane, xin,
                         one ? hw : g.xplane, g.wp, d->ci, d->kh, d->kw, g.len);
         }
         if (last)
@@ -509,18 +550,9 @@ static void F(direct_bwd)(T *dx, T *dw, const struct F(dws) *r, T *acc, const T 
         F(taps_all)(dx, hw, 1, dy, hw, d->w, r->wf, d->co, d->ci, d->co, 1, 1, hw);
         return;
     }
-    F(pad)(r->gp, dy, d->co, d->ho, d->wo, d->kh - 1 - d->pt, d->kw - 1 - d->pl, d->h + d->kh,
-           g.wq, fresh);
     F(taps_all)(r->ext, g.dlen, 0, r->gp, g.qplane, g.wq, r->wf, (int64_t)d->co * kk, d->ci,
                 d->co, d->kh, d->kw, g.dlen);
-    for (int c = 0; c < d->ci; c++) {
-        for (int iy = 0; iy < d->h; iy++) {
-            T *restrict xr = dx + c * hw + (int64_t)iy * d->w;
-            const T *restrict er = r->ext + c * g.dlen + (int64_t)iy * g.wq;
-            for (int ix = 0; ix < d->w; ix++)
-                xr[ix] += er[ix];
-        }
-    }
+    F(unpad)(dx, r->ext, d->ci, d->h, d->w, g.dlen, g.wq, NULL, 1);
 }
 
 /* ---- GEMM path and the entry points ---- */
@@ -676,4 +708,5 @@ void F(mn_dwconv2d_bwd)(T *dx, T *dw, T *db, const T *dy, const T *x, const T *w
 #undef VN
 #undef VLOAD
 #undef VSTORE
+#undef VSPLAT
 #endif

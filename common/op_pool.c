@@ -22,6 +22,17 @@ static void window(int *lo, int *hi, int o, int s, int p, int k, int size)
  * into an input row (backward), in the order of the plain window loops (input row,
  * then column ascending), so results are those of summing each window in turn. */
 
+/* The divisor of output column ox in a row whose windows span `rows` input rows: the
+ * window's size, or kh·kw with count_include_pad. Branch-free (window's bounds as min
+ * and max), so that the division loops vectorise. */
+static inline MN_INLINE T F(divisor)(int ox, int rows, const struct mn_win *d, int cip)
+{
+    int a = ox * d->sw - d->pl, b = a + d->kw;
+    a = a < 0 ? 0 : a;
+    b = b > d->w ? d->w : b;
+    return (T)(cip ? d->kh * d->kw : rows * (b - a));
+}
+
 MN_CLONES void F(mn_avgpool_fwd)(T *y, const T *x, const struct mn_win *d, int cip)
 {
     int64_t hw = (int64_t)d->h * d->w, ohw = (int64_t)d->ho * d->wo;
@@ -45,11 +56,8 @@ MN_CLONES void F(mn_avgpool_fwd)(T *y, const T *x, const struct mn_win *d, int c
                         for (int ox = lo; ox < hi; ox++)
                             yr[ox] += xc[off + (int64_t)ox * d->sw];
                 }
-            for (int ox = 0; ox < d->wo; ox++) {
-                int x0, x1;
-                window(&x0, &x1, ox, d->sw, d->pl, d->kw, d->w);
-                yr[ox] /= (T)(cip ? d->kh * d->kw : (y1 - y0) * (x1 - x0));
-            }
+            for (int ox = 0; ox < d->wo; ox++)
+                yr[ox] /= F(divisor)(ox, y1 - y0, d, cip);
         }
     }
 }
@@ -99,11 +107,8 @@ MN_CLONES void F(mn_avgpool_bwd)(T *dx, const T *dy, const struct mn_win *d, int
             window(&y0, &y1, oy, d->sh, d->pt, d->kh, d->h);
             for (int c0 = 0; c0 < d->wo; c0 += POOL_CHUNK) {
                 int c1 = d->wo - c0 < POOL_CHUNK ? d->wo : c0 + POOL_CHUNK;
-                for (int ox = c0; ox < c1; ox++) {
-                    int x0, x1;
-                    window(&x0, &x1, ox, d->sw, d->pl, d->kw, d->w);
-                    g[ox - c0] = dyr[ox] / (T)(cip ? d->kh * d->kw : (y1 - y0) * (x1 - x0));
-                }
+                for (int ox = c0; ox < c1; ox++)
+                    g[ox - c0] = dyr[ox] / F(divisor)(ox, y1 - y0, d, cip);
                 /* kernel columns descending: each input element then receives its
                  * windows' shares in ascending output order */
                 for (int iy = y0; iy < y1 && d->sw == 1; iy++)
