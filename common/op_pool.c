@@ -33,6 +33,32 @@ static inline MN_INLINE T F(divisor)(int ox, int rows, const struct mn_win *d, i
     return (T)(cip ? d->kh * d->kw : rows * (b - a));
 }
 
+/* Stride 1: output row yr [wo] += the window columns of input row xr [w], each
+ * element its columns in ascending order; where all kw exist and kw = 3 (NB201) the
+ * three adds are unrolled, so that the row is swept once. */
+static inline MN_INLINE void F(gather_row)(T *restrict yr, const T *restrict xr, int pl, int kw,
+                                           int w, int wo)
+{
+    int ia = pl, ib = w - kw + 1 + pl; /* ox whose window columns all exist */
+    ia = ia > wo ? wo : ia;
+    ib = ib > wo ? wo : ib < ia ? ia : ib;
+    for (int ox = 0; ox < wo; ox++) {
+        if (ox == ia && kw == 3) {
+            for (; ox < ib; ox++)
+                yr[ox] = ((yr[ox] + xr[ox - pl]) + xr[ox - pl + 1]) + xr[ox - pl + 2];
+            if (ox >= wo)
+                break;
+        }
+        T v = yr[ox];
+        for (int kx = 0; kx < kw; kx++) {
+            int ix = ox - pl + kx;
+            if (ix >= 0 && ix < w)
+                v += xr[ix];
+        }
+        yr[ox] = v;
+    }
+}
+
 MN_CLONES void F(mn_avgpool_fwd)(T *y, const T *x, const struct mn_win *d, int cip)
 {
     int64_t hw = (int64_t)d->h * d->w, ohw = (int64_t)d->ho * d->wo;
@@ -44,17 +70,15 @@ MN_CLONES void F(mn_avgpool_fwd)(T *y, const T *x, const struct mn_win *d, int c
             window(&y0, &y1, oy, d->sh, d->pt, d->kh, d->h);
             for (int ox = 0; ox < d->wo; ox++)
                 yr[ox] = 0;
-            for (int iy = y0; iy < y1; iy++)
+            for (int iy = y0; iy < y1 && d->sw == 1; iy++)
+                F(gather_row)(yr, xc + (int64_t)iy * d->w, d->pl, d->kw, d->w, d->wo);
+            for (int iy = y0; iy < y1 && d->sw != 1; iy++)
                 for (int kx = 0; kx < d->kw; kx++) {
                     int lo, hi;
                     mn_win_span(&lo, &hi, kx, d->pl, d->sw, d->w, d->wo);
                     int64_t off = (int64_t)iy * d->w - d->pl + kx;
-                    if (d->sw == 1)
-                        for (int ox = lo; ox < hi; ox++)
-                            yr[ox] += xc[off + ox];
-                    else
-                        for (int ox = lo; ox < hi; ox++)
-                            yr[ox] += xc[off + (int64_t)ox * d->sw];
+                    for (int ox = lo; ox < hi; ox++)
+                        yr[ox] += xc[off + (int64_t)ox * d->sw];
                 }
             for (int ox = 0; ox < d->wo; ox++)
                 yr[ox] /= F(divisor)(ox, y1 - y0, d, cip);
