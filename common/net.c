@@ -24,8 +24,9 @@
  *          the add and whose backward leaves its gradient as it is (no activation)
  *          shares the add's buffer instead of receiving a copy.
  *   col    with keep_cols, every im2col conv2d's columns for every sample (at col_off)
- *   ws     the convolution scratch (the largest conv2d's mn_conv2d_ws_size), and dtmp
- *          (the gradient of a BN layer's pre-BN output).
+ *   ws     the convolution scratch (the largest conv2d's mn_conv2d_ws_size), dtmp
+ *          (the gradient of a BN layer's pre-BN output, but a conv2d's: its kernel
+ *          makes that one sample by sample from coef, mn_bn_bwd_coef's coefficients).
  * The execution half of this file is compiled for float and double (op_tmpl.h); the
  * one table of layer kinds (`kinds`) follows it. */
 #include "net.h"
@@ -72,7 +73,7 @@ struct mn_net {
     int max_passes, passes, prow;     /* backward passes per call: the most, this call's,
                                          and the gradient row of its first pass */
     int64_t n_params;
-    void *params, *grads, *act, *stats, *dpool, *col, *ws, *dtmp;
+    void *params, *grads, *act, *stats, *dpool, *col, *ws, *dtmp, *coef;
     int64_t bytes;
     struct mn_param_view *views;
     int n_views;
@@ -169,8 +170,10 @@ static void F(post_fwd)(struct mn_net *net, int i, const T *pre)
 
 /* Backward of post_fwd. The activation is undone in place on the layer's own
  * gradient. With `into` the gradient w.r.t. pre is accumulated there and NULL is
- * returned; otherwise a buffer holding it is returned (the own gradient or dtmp). */
-static T *F(post_bwd)(struct mn_net *net, int i, const T *pre, T *into)
+ * returned; otherwise a buffer holding it is returned (the own gradient or dtmp).
+ * With `coef` a BN's backward stops after its reductions (mn_bn_bwd_coef) and the
+ * gradient of the BN's output is returned. */
+static T *F(post_bwd)(struct mn_net *net, int i, const T *pre, T *into, T *coef)
 {
     struct nl *L = &net->L[i];
     T *dy = DG(i);
@@ -184,12 +187,20 @@ static T *F(post_bwd)(struct mn_net *net, int i, const T *pre, T *into)
         F(mn_act_mask)(dy + p * size, OUT(i), size, L->l->act);
     if (!has_bn(net, L))
         return dy;
-    T *dst = into ? into : (T *)net->dtmp;
     const T *st = (const T *)net->stats + L->stat_off;
     int c = L->l->out.c;
-    F(mn_bn_bwd_passes)(dst, !into, F(gp)(net, L->gamma), F(gp)(net, L->beta), dy, pre,
-                        P(L->gamma), st, st + c, net->n, c, (int64_t)L->l->out.h * L->l->out.w,
-                        net->bn_mode == MN_BN_FROZEN, net->pstride, net->passes, net->n_params);
+    int64_t hw = (int64_t)L->l->out.h * L->l->out.w, xs = c * hw;
+    T *cf = coef ? coef : (T *)net->coef, *dst = into ? into : (T *)net->dtmp;
+    F(mn_bn_bwd_coef)(cf, F(gp)(net, L->gamma), F(gp)(net, L->beta), dy, pre, P(L->gamma), st,
+                      st + c, net->n, c, hw, net->bn_mode == MN_BN_FROZEN, net->pstride,
+                      net->passes, net->n_params);
+    if (coef)
+        return dy;
+    for (int p = 0; p < net->passes; p++)
+        for (int s = 0; s < net->n; s++) {
+            int64_t o = (p * net->n + s) * xs;
+            F(mn_bn_dx)(dst + o, !into, dy + o, pre + s * xs, cf, c, hw, p);
+        }
     return into ? NULL : dst;
 }
 
@@ -212,11 +223,12 @@ static void F(bwd_conv2d)(struct mn_net *net, int i)
 {
     struct nl *L = &net->L[i];
     int j = L->in[0];
-    T *dpre = F(post_bwd)(net, i, F(core)(net, i), NULL);
+    T *coef = has_bn(net, L) ? (T *)net->coef : NULL; /* BN dx made by the kernel */
+    T *dpre = F(post_bwd)(net, i, F(core)(net, i), NULL, coef);
     F(mn_conv2d_bwd_passes)(DW(j), F(gp)(net, L->w), F(gp)(net, L->b),
                             net->keep_cols ? (T *)net->col + L->col_off : NULL, (T *)net->ws,
                             dpre, OUT(j), P(L->w), &L->win, net->pstride, net->passes,
-                            net->n_params);
+                            net->n_params, coef ? F(core)(net, i) : NULL, coef);
 }
 
 static void F(fwd_dwconv2d)(struct mn_net *net, int i)
@@ -231,7 +243,7 @@ static void F(bwd_dwconv2d)(struct mn_net *net, int i)
 {
     struct nl *L = &net->L[i];
     int j = L->in[0];
-    T *dpre = F(post_bwd)(net, i, F(core)(net, i), NULL);
+    T *dpre = F(post_bwd)(net, i, F(core)(net, i), NULL, NULL);
     int64_t xs = net->n * L->in_size, ys = net->n * L->out_size, ps = net->n_params;
     for (int p = 0; p < net->passes; p++)
         F(mn_dwconv2d_bwd)(F(at)(DW(j), p * xs), F(at)(F(gp)(net, L->w), p * ps),
@@ -251,7 +263,7 @@ static void F(bwd_dense)(struct mn_net *net, int i)
 {
     struct nl *L = &net->L[i];
     int j = L->in[0];
-    T *dpre = F(post_bwd)(net, i, F(core)(net, i), NULL);
+    T *dpre = F(post_bwd)(net, i, F(core)(net, i), NULL, NULL);
     int64_t xs = net->n * L->in_size, ys = net->n * L->out_size, ps = net->n_params;
     for (int p = 0; p < net->passes; p++)
         F(mn_dense_bwd)(F(at)(DW(j), p * xs), F(at)(F(gp)(net, L->w), p * ps),
@@ -269,9 +281,9 @@ static void F(bwd_identity)(struct mn_net *net, int i)
 {
     int j = net->L[i].in[0];
     if (wants(net, j))
-        F(post_bwd)(net, i, OUT(j), DG(j));
+        F(post_bwd)(net, i, OUT(j), DG(j), NULL);
     else if (has_bn(net, &net->L[i]) && net->want_params) /* gamma/beta only */
-        F(post_bwd)(net, i, OUT(j), NULL);
+        F(post_bwd)(net, i, OUT(j), NULL, NULL);
 }
 
 static void F(fwd_avgpool)(struct mn_net *net, int i)
@@ -349,7 +361,7 @@ static void F(fwd_add)(struct mn_net *net, int i)
 static void F(bwd_add)(struct mn_net *net, int i)
 {
     const struct nl *L = &net->L[i];
-    T *dpre = F(post_bwd)(net, i, OUT(i), NULL);
+    T *dpre = F(post_bwd)(net, i, OUT(i), NULL, NULL);
     for (int k = 0; k < L->l->n_in; k++) /* inputs sharing the buffer have it already */
         if (wants(net, L->in[k]) && net->L[L->in[k]].galias != i)
             F(mn_acc)(DG(L->in[k]), dpre, F(dsize)(net, i));
@@ -848,7 +860,7 @@ struct mn_net *mn_net_create(const struct mn_graph *g, int max_batch,
                 net->L[L->in[k]].last_use = i;
         }
     }
-    int64_t act = 0, stats = 0, ws = 0, cols = 0, dtmp = 0, mb = max_batch;
+    int64_t act = 0, stats = 0, ws = 0, cols = 0, dtmp = 0, coef = 0, mb = max_batch;
     net->keep_cols = opts && opts->keep_cols;
     for (int i = 0; i < n; i++)
         net->L[i].out_size = mn_shape_size(gc->layers[i].out);
@@ -889,8 +901,10 @@ struct mn_net *mn_net_create(const struct mn_graph *g, int max_batch,
                 L->raw_off = act;
                 act += L->out_size * mb;
             }
-            if (L->out_size * mb > dtmp)
+            if (l->op != MN_OP_CONV2D && L->out_size * mb > dtmp)
                 dtmp = L->out_size * mb;
+            if (mn_bn_coef_size(l->out.c, net->max_passes) > coef)
+                coef = mn_bn_coef_size(l->out.c, net->max_passes);
         }
         if (kinds[l->op].window && i) {
             struct mn_shape s = gc->layers[l->in[0]].out;
@@ -925,7 +939,7 @@ struct mn_net *mn_net_create(const struct mn_graph *g, int max_batch,
     dtmp *= net->max_passes;
     net->grad_rows = opts && opts->per_sample_grads ? max_batch : 1;
     int64_t elems = net->n_params * (1 + net->grad_rows) + act + stats + dpool +
-                    (net->keep_cols ? cols : 0) + ws + dtmp;
+                    (net->keep_cols ? cols : 0) + ws + dtmp + coef;
     net->huge = elems <= HUGE_NET_MAX / (int64_t)net->esz;
     if (elems > MAX_BYTES / (int64_t)net->esz) {
         mn_error_set(err, MN_ETOOBIG, NULL, "network needs more than %lld bytes",
@@ -937,7 +951,8 @@ struct mn_net *mn_net_create(const struct mn_graph *g, int max_batch,
         !(net->act = zalloc(net, act, 0)) || !(net->stats = zalloc(net, stats, 0)) ||
         !(net->dpool = zalloc(net, dpool, 0)) ||
         !(net->col = zalloc(net, net->keep_cols ? cols : 0, 0)) ||
-        !(net->ws = zalloc(net, ws, 0)) || !(net->dtmp = zalloc(net, dtmp, 0)))
+        !(net->ws = zalloc(net, ws, 0)) || !(net->dtmp = zalloc(net, dtmp, 0)) ||
+        !(net->coef = zalloc(net, coef, 0)))
         goto nomem;
     openblas_set_num_threads(1);
     return net;
@@ -963,6 +978,7 @@ void mn_net_free(struct mn_net *net)
     free(net->col);
     free(net->ws);
     free(net->dtmp);
+    free(net->coef);
     free(net->views);
     free(net->relus);
     free(net->bns);

@@ -44,11 +44,13 @@ static inline MN_INLINE double F(row_sum)(const T *restrict x, double mu, int64_
 }
 
 /* *a = Σ dy[j], *b = Σ dy[j]·(x[j] − mu), j < len: blocks of 4·PARTS elements summed
- * in T (PARTS lanes of 4 terms), the block sums in double. The lanes are a GCC/Clang
- * vector where available (left to itself GCC interleaved them through shuffles); the
- * arithmetic lane by lane is the same either way. */
+ * in T (PARTS lanes of 4 terms), the block sums in double (PARTS lanes). The lanes are
+ * GCC/Clang vectors where available (left to itself GCC interleaved the T lanes through
+ * shuffles and kept the double ones on the stack); the arithmetic lane by lane is the
+ * same either way. */
 #if defined(__GNUC__)
 typedef T F(lanes) __attribute__((vector_size(PARTS * sizeof(T))));
+typedef double F(dlanes) __attribute__((vector_size(PARTS * sizeof(double))));
 #define LANES_LOAD(v, p) memcpy(&(v), (p), sizeof(v))
 #endif
 static inline MN_INLINE void F(row_dsums)(const T *restrict dy, const T *restrict x, double mu, int64_t len,
@@ -57,8 +59,9 @@ static inline MN_INLINE void F(row_dsums)(const T *restrict dy, const T *restric
     double pa[PARTS] = {0}, pb[PARTS] = {0}, ta = 0, tb = 0;
     T m = (T)mu;
     int64_t j = 0;
-    for (; j + 4 * PARTS <= len; j += 4 * PARTS) {
 #if defined(__GNUC__)
+    F(dlanes) da = {0}, db = {0};
+    for (; j + 4 * PARTS <= len; j += 4 * PARTS) {
         F(lanes) fa = {0}, fb = {0}, vd, vx;
         for (int r = 0; r < 4 * PARTS; r += PARTS) {
             LANES_LOAD(vd, dy + j + r);
@@ -66,19 +69,25 @@ static inline MN_INLINE void F(row_dsums)(const T *restrict dy, const T *restric
             fa += vd;
             fb += vd * (vx - m);
         }
+        da += __builtin_convertvector(fa, F(dlanes));
+        db += __builtin_convertvector(fb, F(dlanes));
+    }
+    memcpy(pa, &da, sizeof pa);
+    memcpy(pb, &db, sizeof pb);
 #else
+    for (; j + 4 * PARTS <= len; j += 4 * PARTS) {
         T fa[PARTS] = {0}, fb[PARTS] = {0};
         for (int r = 0; r < 4 * PARTS; r += PARTS)
             for (int k = 0; k < PARTS; k++) {
                 fa[k] += dy[j + r + k];
                 fb[k] += dy[j + r + k] * (x[j + r + k] - m);
             }
-#endif
         for (int k = 0; k < PARTS; k++) {
             pa[k] += fa[k];
             pb[k] += fb[k];
         }
     }
+#endif
     for (; j < len; j++) {
         ta += dy[j];
         tb += dy[j] * (x[j] - mu);
@@ -112,61 +121,85 @@ MN_CLONES void F(mn_bn_fwd)(T *y, T *mean, T *var, const T *x, const T *gamma, c
     }
 }
 
-MN_CLONES void F(mn_bn_bwd_passes)(T *dx, int over, T *dgamma, T *dbeta, const T *dy,
-                                   const T *x, const T *gamma, const T *mean, const T *var,
-                                   int n, int c, int64_t hw, int frozen, int64_t pstride,
-                                   int passes, int64_t gstride)
+/* Coefficients of pass p's input gradient in coef [mn_bn_coef_size]: k [c], mu [c], then
+ * per pass cdy [c] and cx [c]; the per-channel double sums after them. */
+#define COEF_PASS(coef, c, p) ((coef) + 2 * (int64_t)(c) * (1 + (p)))
+#define COEF_SUMS(coef, c, passes) ((double *)(void *)COEF_PASS(coef, c, passes))
+
+MN_CLONES void F(mn_bn_bwd_coef)(T *coef, T *dgamma, T *dbeta, const T *dy, const T *x,
+                                 const T *gamma, const T *mean, const T *var, int n, int c,
+                                 int64_t hw, int frozen, int64_t pstride, int passes,
+                                 int64_t gstride)
 {
-    double m = (double)n * hw;
     int64_t bs = (int64_t)n * c * hw; /* elements of one pass */
+    double m = (double)n * hw, *sdy = COEF_SUMS(coef, c, passes), *sdyx = sdy + c;
     for (int ch = 0; ch < c; ch++) {
-        double inv = 1.0 / sqrt((double)var[ch] + MN_BN_EPS), mu = mean[ch];
-        T k = (T)(gamma[ch] * inv);
-        for (int p = 0; p < passes; p++) { /* the channel's x rows stay in cache */
-            const T *dyp = dy + p * bs;
-            T *dgp = dgamma ? dgamma + p * gstride : NULL, *dbp = dbeta ? dbeta + p * gstride : NULL;
-            double sdy = 0, sdyx = 0;
-            for (int i = 0; i < n; i++) {
-                double a, b;
-                F(row_dsums)(dyp + ((int64_t)i * c + ch) * hw, x + ((int64_t)i * c + ch) * hw,
-                             mu, hw, &a, &b);
+        double inv = 1.0 / sqrt((double)var[ch] + MN_BN_EPS);
+        coef[ch] = (T)(gamma[ch] * inv);
+        coef[c + ch] = mean[ch];
+    }
+    for (int p = 0; p < passes; p++) {
+        const T *dyp = dy + p * bs;
+        T *dgp = dgamma ? dgamma + p * gstride : NULL, *dbp = dbeta ? dbeta + p * gstride : NULL;
+        for (int ch = 0; ch < c; ch++)
+            sdy[ch] = sdyx[ch] = 0;
+        /* sample by sample, its channels in memory order: one sweep of the pass */
+        for (int i = 0; i < n; i++)
+            for (int ch = 0; ch < c; ch++) {
+                int64_t o = ((int64_t)i * c + ch) * hw;
+                double a, b, inv = 1.0 / sqrt((double)var[ch] + MN_BN_EPS);
+                F(row_dsums)(dyp + o, x + o, mean[ch], hw, &a, &b);
                 b *= inv;
-                sdy += a;
-                sdyx += b;
+                sdy[ch] += a;
+                sdyx[ch] += b;
                 if (pstride && dgp)
                     dgp[i * pstride + ch] += (T)b;
                 if (pstride && dbp)
                     dbp[i * pstride + ch] += (T)a;
             }
+        T *pc = COEF_PASS(coef, c, p);
+        for (int ch = 0; ch < c; ch++) {
+            double inv = 1.0 / sqrt((double)var[ch] + MN_BN_EPS);
             if (!pstride && dgp)
-                dgp[ch] += (T)sdyx;
+                dgp[ch] += (T)sdyx[ch];
             if (!pstride && dbp)
-                dbp[ch] += (T)sdy;
-            if (!dx)
-                continue;
-            T cdy = frozen ? 0 : (T)(sdy / m), cx = frozen ? 0 : (T)(sdyx / m * inv);
-            for (int i = 0; i < n; i++) {
-                const T *restrict xc = x + ((int64_t)i * c + ch) * hw;
-                const T *restrict dyc = dyp + ((int64_t)i * c + ch) * hw;
-                T *restrict dxc = dx + p * bs + ((int64_t)i * c + ch) * hw;
-                if (over)
-                    for (int64_t j = 0; j < hw; j++)
-                        dxc[j] = k * (dyc[j] - cdy - (xc[j] - (T)mu) * cx);
-                else
-                    for (int64_t j = 0; j < hw; j++)
-                        dxc[j] += k * (dyc[j] - cdy - (xc[j] - (T)mu) * cx);
-            }
+                dbp[ch] += (T)sdy[ch];
+            pc[ch] = frozen ? 0 : (T)(sdy[ch] / m);
+            pc[c + ch] = frozen ? 0 : (T)(sdyx[ch] / m * inv);
         }
+    }
+}
+
+MN_CLONES void F(mn_bn_dx)(T *dx, int over, const T *dy, const T *x, const T *coef, int c,
+                           int64_t hw, int p)
+{
+    const T *pc = COEF_PASS(coef, c, p);
+    for (int ch = 0; ch < c; ch++) {
+        T *restrict d = dx + ch * hw;
+        const T *restrict g = dy + ch * hw, *restrict v = x + ch * hw;
+        T k = coef[ch], mu = coef[c + ch], cdy = pc[ch], cx = pc[c + ch];
+        if (over)
+            for (int64_t j = 0; j < hw; j++)
+                d[j] = k * (g[j] - cdy - (v[j] - mu) * cx);
+        else
+            for (int64_t j = 0; j < hw; j++)
+                d[j] += k * (g[j] - cdy - (v[j] - mu) * cx);
     }
 }
 
 void F(mn_bn_bwd)(T *dx, int over, T *dgamma, T *dbeta, const T *dy, const T *x,
                   const T *gamma, const T *mean, const T *var, int n, int c, int64_t hw,
-                  int frozen, int64_t pstride)
+                  int frozen, int64_t pstride, T *coef)
 {
-    F(mn_bn_bwd_passes)(dx, over, dgamma, dbeta, dy, x, gamma, mean, var, n, c, hw, frozen,
-                        pstride, 1, 0);
+    F(mn_bn_bwd_coef)(coef, dgamma, dbeta, dy, x, gamma, mean, var, n, c, hw, frozen, pstride,
+                      1, 0);
+    for (int i = 0; dx && i < n; i++) {
+        int64_t o = (int64_t)i * c * hw;
+        F(mn_bn_dx)(dx + o, over, dy + o, x + o, coef, c, hw, 0);
+    }
 }
 
+#undef COEF_PASS
+#undef COEF_SUMS
 #undef PARTS
 #endif

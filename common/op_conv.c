@@ -73,7 +73,9 @@ static struct dgeo dgeo(const struct mn_win *d)
     return g;
 }
 
-int64_t mn_conv2d_ws_size(const struct mn_win *d)
+/* The scratch of either path, before the one sample of a BN input gradient
+ * (mn_conv2d_bwd_passes with bn) that ends the workspace. */
+static int64_t path_ws(const struct mn_win *d)
 {
     if (!d->direct)
         return 2 * mn_conv2d_col_size(d);
@@ -82,6 +84,11 @@ int64_t mn_conv2d_ws_size(const struct mn_win *d)
     return d->ci * g.xplane + (int64_t)d->co * g.len + d->co * g.qplane + taps +
            d->ci * g.dlen + /* weight-gradient sums: DACC ≤ 17 elements a tap, per pass */
            taps * 17 * (d->passes > 1 ? d->passes : 1);
+}
+
+int64_t mn_conv2d_ws_size(const struct mn_win *d)
+{
+    return path_ws(d) + (int64_t)d->co * d->ho * d->wo;
 }
 
 #define MN_TMPL_FILE "op_conv.c"
@@ -582,14 +589,14 @@ void F(mn_conv2d_fwd)(T *y, T *col, int keep, T *ws, const T *x, const T *w, con
 
 void F(mn_conv2d_bwd_passes)(T *dx, T *dw, T *db, const T *col, T *ws, const T *dy,
                              const T *x, const T *w, const struct mn_win *d, int64_t pstride,
-                             int passes, int64_t gstride)
+                             int passes, int64_t gstride, const T *bn_x, const T *bn_coef)
 {
     int hw = d->ho * d->wo, k = d->ci * d->kh * d->kw;
     int64_t xs = (int64_t)d->ci * d->h * d->w, ys = (int64_t)d->co * hw;
     int64_t xb = d->n * xs, yb = d->n * ys; /* one pass of dx, dy */
     int64_t cs = mn_conv2d_col_size(d), taps = (int64_t)d->co * k;
     int fast = fast_1x1(d);
-    T *scol = ws, *dcol = ws + cs;
+    T *scol = ws, *dcol = ws + cs, *bnbuf = ws + path_ws(d);
     struct F(dws) r = F(dws_of)(ws, d);
     if (d->direct && dx)
         F(flip)(r.wf, w, d);
@@ -599,6 +606,10 @@ void F(mn_conv2d_bwd_passes)(T *dx, T *dw, T *db, const T *col, T *ws, const T *
             F(im2col)(scol, xn, d);
         for (int p = 0; p < passes; p++) { /* sample n's input stays in cache */
             const T *dyn = dy + p * yb + n * ys;
+            if (bn_x) { /* the BN input's gradient, made where it is read */
+                F(mn_bn_dx)(bnbuf, 1, dyn, bn_x + n * ys, bn_coef, d->co, hw, p);
+                dyn = bnbuf;
+            }
             T *dxn = dx ? dx + p * xb + n * xs : NULL;
             T *dwn = dw ? dw + p * gstride + n * pstride : NULL;
             if (db)
@@ -631,7 +642,7 @@ void F(mn_conv2d_bwd_passes)(T *dx, T *dw, T *db, const T *col, T *ws, const T *
 void F(mn_conv2d_bwd)(T *dx, T *dw, T *db, const T *col, T *ws, const T *dy, const T *x,
                       const T *w, const struct mn_win *d, int64_t pstride)
 {
-    F(mn_conv2d_bwd_passes)(dx, dw, db, col, ws, dy, x, w, d, pstride, 1, 0);
+    F(mn_conv2d_bwd_passes)(dx, dw, db, col, ws, dy, x, w, d, pstride, 1, 0, NULL, NULL);
 }
 
 void F(mn_dwconv2d_fwd)(T *y, const T *x, const T *w, const T *b, const struct mn_win *d)

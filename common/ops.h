@@ -72,6 +72,13 @@ int mn_conv2d_direct(const struct mn_win *d);
  * the 1×1 fast path and the direct path), and of the scratch workspace ws. */
 int64_t mn_conv2d_col_size(const struct mn_win *d);
 int64_t mn_conv2d_ws_size(const struct mn_win *d);
+/* Elements (of either type) of mn_bn_bwd_coef's coef for c channels and `passes`
+ * passes: two per channel and pass and two more per channel, then two doubles per
+ * channel of sums. */
+static inline int64_t mn_bn_coef_size(int c, int passes)
+{
+    return 2 * (int64_t)c * (1 + passes) + 4 * (int64_t)c;
+}
 
 /* Row-major GEMM C[m][n] = alpha·op(A)·op(B) + beta·C, one per element type. */
 static inline void mn_gemm_f32(int ta, int tb, int m, int n, int k, float alpha,
@@ -100,9 +107,13 @@ static inline void mn_gemm_f64(int ta, int tb, int m, int n, int k, double alpha
     void mn_conv2d_bwd##S(T *dx, T *dw, T *db, const T *col, T *ws, const T *dy,        \
                           const T *x, const T *w, const struct mn_win *d,                \
                           int64_t pstride);                                              \
+    /* passes at once: dy, dx [passes][n][..], pass p's dw, db gstride after pass 0's.   \
+     * With bn (a BN after the conv whose backward was left half done: bn_x its input    \
+     * [n][co][ho][wo], bn_coef from mn_bn_bwd_coef) dy is the BN output's gradient. */   \
     void mn_conv2d_bwd_passes##S(T *dx, T *dw, T *db, const T *col, T *ws, const T *dy, \
                                  const T *x, const T *w, const struct mn_win *d,         \
-                                 int64_t pstride, int passes, int64_t gstride);          \
+                                 int64_t pstride, int passes, int64_t gstride,           \
+                                 const T *bn_x, const T *bn_coef);                       \
     /* depthwise conv2d (ci == co). y [n][c][ho][wo]; x [n][c][h][w]; w [c][kh][kw];     \
      * b [c] or NULL. */                                                                 \
     void mn_dwconv2d_fwd##S(T *y, const T *x, const T *w, const T *b,                   \
@@ -128,16 +139,23 @@ static inline void mn_gemm_f64(int ta, int tb, int m, int n, int k, double alpha
      * mean, biased variance); x [n][c][hw]; gamma, beta [c]. */                         \
     void mn_bn_fwd##S(T *y, T *mean, T *var, const T *x, const T *gamma, const T *beta, \
                       int n, int c, int64_t hw);                                         \
-    /* frozen: mean and var are constants (no gradient through the statistics).        \
-     * dx like x, dgamma/dbeta like gamma (may be NULL); dy like y. With `over` dx is    \
-     * overwritten rather than accumulated (saves clearing a scratch buffer). */         \
+    /* backward in two halves. mn_bn_bwd_coef runs the reductions of `passes` passes     \
+     * (dy [passes][n][c][hw]; pass p's dgamma/dbeta gstride after pass 0's, may be      \
+     * NULL, per sample rows pstride apart when pstride) and leaves the coefficients of  \
+     * the input gradient in coef [mn_bn_coef_size(c, passes)]; mn_bn_dx then makes pass \
+     * p's input gradient of one sample [c][hw] from its dy and x, where a consumer      \
+     * reads it. frozen: mean and var are constants (no gradient through the            \
+     * statistics). With `over` dx is overwritten rather than accumulated. mn_bn_bwd is  \
+     * both for one pass: dx like x (may be NULL), dgamma/dbeta like gamma, dy like y. */ \
+    void mn_bn_bwd_coef##S(T *coef, T *dgamma, T *dbeta, const T *dy, const T *x,       \
+                           const T *gamma, const T *mean, const T *var, int n, int c,    \
+                           int64_t hw, int frozen, int64_t pstride, int passes,          \
+                           int64_t gstride);                                             \
+    void mn_bn_dx##S(T *dx, int over, const T *dy, const T *x, const T *coef, int c,    \
+                     int64_t hw, int p);                                                 \
     void mn_bn_bwd##S(T *dx, int over, T *dgamma, T *dbeta, const T *dy, const T *x,    \
                       const T *gamma, const T *mean, const T *var, int n, int c,         \
-                      int64_t hw, int frozen, int64_t pstride);                          \
-    void mn_bn_bwd_passes##S(T *dx, int over, T *dgamma, T *dbeta, const T *dy,         \
-                             const T *x, const T *gamma, const T *mean, const T *var,    \
-                             int n, int c, int64_t hw, int frozen, int64_t pstride,      \
-                             int passes, int64_t gstride);                               \
+                      int64_t hw, int frozen, int64_t pstride, T *coef);                 \
     /* activation (relu or relu6; none copies). y [size]; x [size]; y == x allowed. */   \
     void mn_act_fwd##S(T *y, const T *x, int64_t size, enum mn_act act);                \
     /* dx [size] += dy · act'(from y); y the forward output. */                          \

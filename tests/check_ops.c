@@ -500,20 +500,23 @@ static void check_bn(int n, int c, int64_t hw, int frozen)
                                 f.in[1][ch] * (x0 - mean[ch]) / sqrt(var[ch] + 1e-5) +
                                     f.in[2][ch], 1e-12);
     }
+    double coef[64];
+    ck_assert_int_le(mn_bn_coef_size(c, 1), 64);
     mn_bn_bwd_f64(f.grad[0], 0, f.grad[1], f.grad[2], f.r, f.in[0], f.in[1], mean, var, n, c,
-                  hw, frozen, 0);
+                  hw, frozen, 0, coef);
     ck_assert_double_le(fd_error(&f), 1e-6);
     /* overwriting: the same input gradient whatever the buffer held */
     int64_t nx = (int64_t)n * c * hw;
     double *over = rnd(nx, 5, 9);
-    mn_bn_bwd_f64(over, 1, NULL, NULL, f.r, f.in[0], f.in[1], mean, var, n, c, hw, frozen, 0);
+    mn_bn_bwd_f64(over, 1, NULL, NULL, f.r, f.in[0], f.in[1], mean, var, n, c, hw, frozen, 0,
+                  coef);
     for (int64_t i = 0; i < nx; i++)
         ck_assert_double_eq(over[i], f.grad[0][i]);
     free(over);
     /* per-sample gamma/beta gradients sum to the batch ones */
     double ps[2 * 8 * 4] = {0};
     mn_bn_bwd_f64(NULL, 0, ps, ps + c, f.r, f.in[0], f.in[1], mean, var, n, c, hw, frozen,
-                  2 * c);
+                  2 * c, coef);
     for (int ch = 0; ch < c; ch++) {
         double sg = 0, sb = 0;
         for (int i = 0; i < n; i++) {
