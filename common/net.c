@@ -24,7 +24,7 @@
  *          the add and whose backward leaves its gradient as it is (no activation)
  *          shares the add's buffer instead of receiving a copy.
  *   col    with keep_cols, every im2col conv2d's columns for every sample (at col_off)
- *   ws     the convolution scratch (the largest conv2d's mn_conv2d_ws_size), dtmp
+ *   ws     the kernels' scratch (the largest mn_conv2d_ws_size, mn_avgpool_ws_size), dtmp
  *          (the gradient of a BN layer's pre-BN output, but a conv2d's: its kernel
  *          makes that one sample by sample from coef, mn_bn_bwd_coef's coefficients).
  * The execution half of this file is compiled for float and double (op_tmpl.h); the
@@ -290,7 +290,7 @@ static void F(fwd_avgpool)(struct mn_net *net, int i)
 {
     struct nl *L = &net->L[i];
     L->win.n = net->n;
-    F(mn_avgpool_fwd)(OUT(i), OUT(L->in[0]), &L->win, L->l->count_include_pad);
+    F(mn_avgpool_fwd)(OUT(i), (T *)net->ws, OUT(L->in[0]), &L->win, L->l->count_include_pad);
 }
 
 static void F(bwd_avgpool)(struct mn_net *net, int i)
@@ -298,7 +298,7 @@ static void F(bwd_avgpool)(struct mn_net *net, int i)
     struct nl *L = &net->L[i];
     struct mn_win w = L->win; /* reads no activation: the passes are a larger batch */
     w.n = net->n * net->passes;
-    F(mn_avgpool_bwd)(DG(L->in[0]), DG(i), &w, L->l->count_include_pad);
+    F(mn_avgpool_bwd)(DG(L->in[0]), (T *)net->ws, DG(i), &w, L->l->count_include_pad);
 }
 
 static void F(fwd_maxpool)(struct mn_net *net, int i)
@@ -915,6 +915,8 @@ struct mn_net *mn_net_create(const struct mn_graph *g, int max_batch,
             int run = l->op == MN_OP_CONV2D && L->run;
             int64_t cs = run ? mn_conv2d_col_size(&L->win) : 0;
             int64_t wss = run ? mn_conv2d_ws_size(&L->win) : 0;
+            if (l->op == MN_OP_AVGPOOL && L->run)
+                wss = mn_avgpool_ws_size(&L->win);
             L->col_off = cols;
             cols += cs * mb;
             ws = wss > ws ? wss : ws;

@@ -157,45 +157,8 @@ static void F(col2im)(T *x, const T *col, const struct mn_win *d)
 
 /* ---- direct path ---- */
 
-/* The direct path's inner loops run on GCC/Clang vector types of 32 bytes (8 floats, 4
- * doubles): auto-vectorisation spilled the register-blocked sums to the stack. On
- * x86-64 they are compiled twice (AVX2, and the SSE2 baseline, which splits each vector
- * into two registers) and the loader picks one per CPU; lane-wise arithmetic is that of
- * scalar code (no FMA contraction in ISO C mode), so both give the same bits. */
-typedef T F(vec) __attribute__((vector_size(32)));
-#define VN ((int)(sizeof(F(vec)) / sizeof(T)))
+#include "op_plane.h"
 #define DBLOCK (2 * VN) /* outputs per channel summed in registers at a time */
-#define VLOAD(v, p) memcpy(&(v), (p), sizeof(v))
-#define VSTORE(p, v) memcpy((p), &(v), sizeof(v))
-/* every lane s, in a register once (s − 0 is s for every s, −0 included) */
-#define VSPLAT(s) ((s) - (F(vec)){0})
-
-/* d[i] = s[i], i < n: the short rows of a feature map, copied in registers (a
- * library call per row costs more than the copy). */
-static inline MN_INLINE void F(copy)(T *restrict d, const T *restrict s, int n)
-{
-    int i = 0;
-    for (F(vec) v; i + VN <= n; i += VN) {
-        VLOAD(v, s + i);
-        VSTORE(d + i, v);
-    }
-    for (; i < n; i++)
-        d[i] = s[i];
-}
-
-/* dst [c][rows][wd] ← src [c][h][w] placed at row top, column left; zeros elsewhere,
- * which only a `fresh` dst needs written: a kernel call pads into the same place with
- * the same geometry sample after sample, so the zeros stay. */
-MN_CLONES static void F(pad)(T *dst, const T *src, int c, int h, int w, int top, int left,
-                             int rows, int wd, int fresh)
-{
-    if (fresh)
-        memset(dst, 0, (size_t)c * rows * wd * sizeof *dst);
-    for (int k = 0; k < c; k++)
-        for (int y = 0; y < h; y++)
-            F(copy)(dst + ((int64_t)k * rows + top + y) * wd + left,
-                    src + ((int64_t)k * h + y) * w, w);
-}
 
 /* pad's inverse: dst [c][h][w] = src's rows (planes splane apart, rows wd wide) +
  * bias[k] (0 without), or with `add` dst += them. */

@@ -3,6 +3,7 @@
  * way), max pool (padding never wins), global average and max pool. Windows never
  * reach past the padded input (floor mode), so with count_include_pad the divisor is
  * always kh·kw, as in PyTorch. Compiled for float and double. */
+#include <string.h>
 #include "ops.h"
 
 /* Valid input rows/cols [*lo, *hi) of the window starting at o·s − p. */
@@ -13,14 +14,25 @@ static void window(int *lo, int *hi, int o, int s, int p, int k, int size)
     *hi = a + k > size ? size : a + k;
 }
 
+int64_t mn_avgpool_ws_size(const struct mn_win *d)
+{
+    if (d->sh != 1 || d->sw != 1)
+        return 0;
+    int64_t f = (int64_t)(d->ho + d->kh - 1) * (d->wo + d->kw - 1);
+    int64_t b = (int64_t)(d->h + d->kh - 1) * (d->w + d->kw - 1);
+    return f > b ? f : b;
+}
+
 #define MN_TMPL_FILE "op_pool.c"
 #include "op_tmpl.h"
 #else
 
-/* Average pools run row by row: every valid (input row, kernel column) pair adds a
- * contiguous stretch of an input row into an output row (forward) or of an output row
- * into an input row (backward), in the order of the plain window loops (input row,
- * then column ascending), so results are those of summing each window in turn. */
+#include "op_plane.h"
+
+/* Average pools with stride 1 run on a zero-padded plane (op_plane.h): forward over the
+ * input, backward over the outputs' shares (gradient / divisor), each element a sum of
+ * the window in its plain loop order (rows, then columns, ascending), the backward's
+ * after the gradient already held. Strided pools run the plain loops. */
 
 /* The divisor of output column ox in a row whose windows span `rows` input rows: the
  * window's size, or kh·kw with count_include_pad. Branch-free (window's bounds as min
@@ -33,122 +45,107 @@ static inline MN_INLINE T F(divisor)(int ox, int rows, const struct mn_win *d, i
     return (T)(cip ? d->kh * d->kw : rows * (b - a));
 }
 
-/* Stride 1: output row yr [wo] += the window columns of input row xr [w], each
- * element its columns in ascending order; where all kw exist and kw = 3 (NB201) the
- * three adds are unrolled, so that the row is swept once. */
-static inline MN_INLINE void F(gather_row)(T *restrict yr, const T *restrict xr, int pl, int kw,
-                                           int w, int wo)
+/* dst[j] = (dst[j] when `add`, else 0) + Σ_{ky<kh, kx<kw} src[ky·wd + kx + j] in (ky, kx)
+ * order, j < len. */
+static inline MN_INLINE void F(box_row)(T *restrict dst, const T *restrict src, int64_t wd,
+                                        int kh, int kw, int len, int add)
 {
-    int ia = pl, ib = w - kw + 1 + pl; /* ox whose window columns all exist */
-    ia = ia > wo ? wo : ia;
-    ib = ib > wo ? wo : ib < ia ? ia : ib;
-    for (int ox = 0; ox < wo; ox++) {
-        if (ox == ia && kw == 3) {
-            for (; ox < ib; ox++)
-                yr[ox] = ((yr[ox] + xr[ox - pl]) + xr[ox - pl + 1]) + xr[ox - pl + 2];
-            if (ox >= wo)
-                break;
-        }
-        T v = yr[ox];
-        for (int kx = 0; kx < kw; kx++) {
-            int ix = ox - pl + kx;
-            if (ix >= 0 && ix < w)
-                v += xr[ix];
-        }
-        yr[ox] = v;
+    int j = 0;
+    for (; j + VN <= len; j += VN) {
+        F(vec) v = {0}, x;
+        if (add)
+            VLOAD(v, dst + j);
+        for (int ky = 0; ky < kh; ky++)
+            for (int kx = 0; kx < kw; kx++) {
+                VLOAD(x, src + ky * wd + kx + j);
+                v += x;
+            }
+        VSTORE(dst + j, v);
+    }
+    for (; j < len; j++) {
+        T v = add ? dst[j] : 0;
+        for (int ky = 0; ky < kh; ky++)
+            for (int kx = 0; kx < kw; kx++)
+                v += src[ky * wd + kx + j];
+        dst[j] = v;
     }
 }
 
-MN_CLONES void F(mn_avgpool_fwd)(T *y, const T *x, const struct mn_win *d, int cip)
+MN_CLONES void F(mn_avgpool_fwd)(T *y, T *ws, const T *x, const struct mn_win *d, int cip)
 {
     int64_t hw = (int64_t)d->h * d->w, ohw = (int64_t)d->ho * d->wo;
+    int wp = d->wo + d->kw - 1; /* padded row: output column ox's window starts at ox */
     for (int64_t nc = 0; nc < (int64_t)d->n * d->ci; nc++) {
         const T *restrict xc = x + nc * hw;
+        if (d->sh == 1 && d->sw == 1)
+            F(pad)(ws, xc, 1, d->h, d->w, d->pt, d->pl, d->ho + d->kh - 1, wp, nc == 0);
         for (int oy = 0; oy < d->ho; oy++) {
             T *restrict yr = y + nc * ohw + (int64_t)oy * d->wo;
             int y0, y1;
             window(&y0, &y1, oy, d->sh, d->pt, d->kh, d->h);
-            for (int ox = 0; ox < d->wo; ox++)
-                yr[ox] = 0;
-            for (int iy = y0; iy < y1 && d->sw == 1; iy++)
-                F(gather_row)(yr, xc + (int64_t)iy * d->w, d->pl, d->kw, d->w, d->wo);
-            for (int iy = y0; iy < y1 && d->sw != 1; iy++)
-                for (int kx = 0; kx < d->kw; kx++) {
-                    int lo, hi;
-                    mn_win_span(&lo, &hi, kx, d->pl, d->sw, d->w, d->wo);
-                    int64_t off = (int64_t)iy * d->w - d->pl + kx;
-                    for (int ox = lo; ox < hi; ox++)
-                        yr[ox] += xc[off + (int64_t)ox * d->sw];
-                }
+            if (d->sh == 1 && d->sw == 1) {
+                F(box_row)(yr, ws + (int64_t)oy * wp, wp, d->kh, d->kw, d->wo, 0);
+            } else {
+                for (int ox = 0; ox < d->wo; ox++)
+                    yr[ox] = 0;
+                for (int iy = y0; iy < y1; iy++)
+                    for (int kx = 0; kx < d->kw; kx++) {
+                        int lo, hi;
+                        mn_win_span(&lo, &hi, kx, d->pl, d->sw, d->w, d->wo);
+                        int64_t off = (int64_t)iy * d->w - d->pl + kx;
+                        for (int ox = lo; ox < hi; ox++)
+                            yr[ox] += xc[off + (int64_t)ox * d->sw];
+                    }
+            }
             for (int ox = 0; ox < d->wo; ox++)
                 yr[ox] /= F(divisor)(ox, y1 - y0, d, cip);
         }
     }
 }
 
-#define POOL_CHUNK 256 /* output columns whose gradients are spread at a time */
-
-/* Stride 1: input row dr [w] receives the shares g [ox − c0] of output columns ox in
- * [c0, c1), each element its shares in ascending ox (kernel column descending), as
- * the column loops of the general case add them, but summed in a register rather than
- * stored back after each kernel column. */
-static inline MN_INLINE void F(spread_row)(T *restrict dr, const T *restrict g, int c0, int c1,
-                                           int pl, int kw, int w)
-{
-    const T *gk = g + pl - c0; /* gk[ix − kx]: the share of ox = ix + pl − kx */
-    int a = c0 - pl, b = c1 - pl + kw - 1; /* ix receiving any share */
-    int ia = a + kw - 1, ib = c1 - pl;      /* ix receiving all kw shares */
-    a = a < 0 ? 0 : a;
-    b = b > w ? w : b;
-    ia = ia < a ? a : ia > b ? b : ia;
-    ib = ib > b ? b : ib < ia ? ia : ib;
-    for (int ix = a; ix < b; ix++) {
-        if (ix == ia && kw == 3) { /* the interior, where every share exists */
-            for (; ix < ib; ix++)
-                dr[ix] = ((dr[ix] + gk[ix - 2]) + gk[ix - 1]) + gk[ix];
-            if (ix >= b)
-                break;
-        }
-        T v = dr[ix];
-        for (int kx = kw - 1; kx >= 0; kx--) {
-            int ox = ix + pl - kx;
-            if (ox >= c0 && ox < c1)
-                v += gk[ix - kx];
-        }
-        dr[ix] = v;
-    }
-}
-
-MN_CLONES void F(mn_avgpool_bwd)(T *dx, const T *dy, const struct mn_win *d, int cip)
+/* Strided: each output's share added to its window's input elements, outputs in
+ * order. */
+static void F(avgpool_bwd_strided)(T *dx, const T *dy, const struct mn_win *d, int cip)
 {
     int64_t hw = (int64_t)d->h * d->w, ohw = (int64_t)d->ho * d->wo;
-    T g[POOL_CHUNK];
-    for (int64_t nc = 0; nc < (int64_t)d->n * d->ci; nc++) {
-        T *restrict dxc = dx + nc * hw;
+    for (int64_t nc = 0; nc < (int64_t)d->n * d->ci; nc++)
         for (int oy = 0; oy < d->ho; oy++) {
-            const T *dyr = dy + nc * ohw + (int64_t)oy * d->wo;
             int y0, y1;
             window(&y0, &y1, oy, d->sh, d->pt, d->kh, d->h);
-            for (int c0 = 0; c0 < d->wo; c0 += POOL_CHUNK) {
-                int c1 = d->wo - c0 < POOL_CHUNK ? d->wo : c0 + POOL_CHUNK;
-                for (int ox = c0; ox < c1; ox++)
-                    g[ox - c0] = dyr[ox] / F(divisor)(ox, y1 - y0, d, cip);
-                /* kernel columns descending: each input element then receives its
-                 * windows' shares in ascending output order */
-                for (int iy = y0; iy < y1 && d->sw == 1; iy++)
-                    F(spread_row)(dxc + (int64_t)iy * d->w, g, c0, c1, d->pl, d->kw, d->w);
-                for (int iy = y0; iy < y1 && d->sw != 1; iy++)
-                    for (int kx = d->kw - 1; kx >= 0; kx--) {
-                        int lo, hi;
-                        mn_win_span(&lo, &hi, kx, d->pl, d->sw, d->w, d->wo);
-                        lo = lo > c0 ? lo : c0;
-                        hi = hi < c1 ? hi : c1;
-                        int64_t off = (int64_t)iy * d->w - d->pl + kx;
-                        for (int ox = lo; ox < hi; ox++)
-                            dxc[off + (int64_t)ox * d->sw] += g[ox - c0];
-                    }
+            for (int ox = 0; ox < d->wo; ox++) {
+                T g = dy[nc * ohw + (int64_t)oy * d->wo + ox] / F(divisor)(ox, y1 - y0, d, cip);
+                int x0, x1;
+                window(&x0, &x1, ox, d->sw, d->pl, d->kw, d->w);
+                for (int iy = y0; iy < y1; iy++)
+                    for (int ix = x0; ix < x1; ix++)
+                        dx[nc * hw + (int64_t)iy * d->w + ix] += g;
             }
         }
+}
+
+MN_CLONES void F(mn_avgpool_bwd)(T *dx, T *ws, const T *dy, const struct mn_win *d, int cip)
+{
+    if (d->sh != 1 || d->sw != 1) {
+        F(avgpool_bwd_strided)(dx, dy, d, cip);
+        return;
+    }
+    int64_t hw = (int64_t)d->h * d->w, ohw = (int64_t)d->ho * d->wo;
+    /* shares at row kh − 1 − pt, column kw − 1 − pl of rows wq wide: input (iy, ix)'s
+     * windows are then the kh×kw box at (iy, ix), the earliest output first */
+    int wq = d->w + d->kw - 1, top = d->kh - 1 - d->pt, left = d->kw - 1 - d->pl;
+    memset(ws, 0, (size_t)(d->h + d->kh - 1) * wq * sizeof *ws);
+    for (int64_t nc = 0; nc < (int64_t)d->n * d->ci; nc++) {
+        for (int oy = 0; oy < d->ho; oy++) {
+            const T *restrict dyr = dy + nc * ohw + (int64_t)oy * d->wo;
+            T *restrict gr = ws + (int64_t)(top + oy) * wq + left;
+            int y0, y1;
+            window(&y0, &y1, oy, d->sh, d->pt, d->kh, d->h);
+            for (int ox = 0; ox < d->wo; ox++)
+                gr[ox] = dyr[ox] / F(divisor)(ox, y1 - y0, d, cip);
+        }
+        for (int iy = 0; iy < d->h; iy++)
+            F(box_row)(dx + nc * hw + (int64_t)iy * d->w, ws + (int64_t)iy * wq, wq, d->kh,
+                       d->kw, d->w, 1);
     }
 }
 
@@ -240,4 +237,8 @@ void F(mn_gmaxpool_bwd)(T *dx, const T *dy, const T *x, const T *y, int n, int c
             }
 }
 
+#undef VN
+#undef VLOAD
+#undef VSTORE
+#undef VSPLAT
 #endif

@@ -72,6 +72,8 @@ int mn_conv2d_direct(const struct mn_win *d);
  * the 1×1 fast path and the direct path), and of the scratch workspace ws. */
 int64_t mn_conv2d_col_size(const struct mn_win *d);
 int64_t mn_conv2d_ws_size(const struct mn_win *d);
+/* Average pool: elements of its scratch workspace ws. */
+int64_t mn_avgpool_ws_size(const struct mn_win *d);
 /* Elements (of either type) of mn_bn_bwd_coef's coef for c channels and `passes`
  * passes: two per channel and pass and two more per channel, then two doubles per
  * channel of sums. */
@@ -121,9 +123,9 @@ static inline void mn_gemm_f64(int ta, int tb, int m, int n, int k, double alpha
     void mn_dwconv2d_bwd##S(T *dx, T *dw, T *db, const T *dy, const T *x, const T *w,   \
                             const struct mn_win *d, int64_t pstride);                    \
     /* average pool; divisor kh·kw with count_include_pad, else the real elements.      \
-     * y [n][c][ho][wo]; x [n][c][h][w]. */                                              \
-    void mn_avgpool_fwd##S(T *y, const T *x, const struct mn_win *d, int cip);          \
-    void mn_avgpool_bwd##S(T *dx, const T *dy, const struct mn_win *d, int cip);        \
+     * y [n][c][ho][wo]; x [n][c][h][w]; ws [mn_avgpool_ws_size] scratch. */             \
+    void mn_avgpool_fwd##S(T *y, T *ws, const T *x, const struct mn_win *d, int cip);   \
+    void mn_avgpool_bwd##S(T *dx, T *ws, const T *dy, const struct mn_win *d, int cip); \
     /* max pool over real elements; backward routes to the first maximum in window      \
      * order (as PyTorch). y [n][c][ho][wo]; x [n][c][h][w]. */                          \
     void mn_maxpool_fwd##S(T *y, const T *x, const struct mn_win *d);                   \

@@ -298,6 +298,7 @@ END_TEST
 struct pool_ctx {
     struct mn_win d;
     int cip, max;
+    double *ws;
 };
 
 static void pool_fwd(struct fd *f)
@@ -306,12 +307,13 @@ static void pool_fwd(struct fd *f)
     if (p->max)
         mn_maxpool_fwd_f64(f->y, f->in[0], &p->d);
     else
-        mn_avgpool_fwd_f64(f->y, f->in[0], &p->d, p->cip);
+        mn_avgpool_fwd_f64(f->y, p->ws, f->in[0], &p->d, p->cip);
 }
 
 static void check_pool(struct mn_win d, int cip, int max)
 {
-    struct pool_ctx p = {d, cip, max};
+    double *ws = malloc((size_t)(mn_avgpool_ws_size(&d) + 1) * sizeof *ws);
+    struct pool_ctx p = {d, cip, max, ws};
     struct fd f;
     int64_t len[1] = {xsize(&d)};
     fd_init(&f, 1, len, ysize(&d), -1, 1);
@@ -321,20 +323,22 @@ static void check_pool(struct mn_win d, int cip, int max)
     if (max)
         mn_maxpool_bwd_f64(f.grad[0], f.r, f.in[0], f.y, &d);
     else
-        mn_avgpool_bwd_f64(f.grad[0], f.r, &d, cip);
+        mn_avgpool_bwd_f64(f.grad[0], ws, f.r, &d, cip);
     ck_assert_double_le(fd_error(&f), 1e-6);
     fd_free(&f);
+    free(ws);
 }
 
 START_TEST(pool_values)
 {
     /* 1..9 in a 3×3 map, 3×3 window, stride 1, padding 1 */
-    double x[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, y[9];
+    double x[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, y[9], ws[25];
     struct mn_win d = win(1, 1, 3, 3, 1, 3, 3, 1, 1, 1, 1, 1, 1);
-    mn_avgpool_fwd_f64(y, x, &d, 0);
+    ck_assert_int_le(mn_avgpool_ws_size(&d), 25);
+    mn_avgpool_fwd_f64(y, ws, x, &d, 0);
     ck_assert_double_eq_tol(y[0], 3.0, 1e-12);       /* (1+2+4+5)/4 */
     ck_assert_double_eq_tol(y[4], 5.0, 1e-12);
-    mn_avgpool_fwd_f64(y, x, &d, 1);
+    mn_avgpool_fwd_f64(y, ws, x, &d, 1);
     ck_assert_double_eq_tol(y[0], 12.0 / 9, 1e-12);  /* padding counted */
     ck_assert_double_eq_tol(y[1], 21.0 / 9, 1e-12);
     double neg[9] = {-1, -2, -3, -4, -5, -6, -7, -8, -9};
@@ -360,8 +364,9 @@ END_TEST
 
 /* Float average pool backward gives, bit for bit, what the plain window loops give
  * (each output's share added to its window in output order), onto a gradient that
- * already holds values: stride 1 (spread in registers, rows longer than a chunk)
- * and strided. */
+ * already holds values, and so does forward (each window summed in order): stride 1
+ * (on padded planes; rows longer than a vector, kernels larger than 3×3) and
+ * strided. */
 START_TEST(avgpool_backward_order)
 {
     struct mn_win ds[] = {win(2, 2, 5, 6, 2, 3, 3, 1, 1, 1, 1, 1, 1),
@@ -378,11 +383,12 @@ START_TEST(avgpool_backward_order)
             int64_t nx = xsize(d), ny = ysize(d);
             float *dy = malloc((size_t)ny * sizeof *dy), *got = malloc((size_t)nx * sizeof *got);
             float *want = malloc((size_t)nx * sizeof *want);
+            float *ws = malloc((size_t)(mn_avgpool_ws_size(d) + 1) * sizeof *ws);
             for (int64_t i = 0; i < ny; i++)
                 dy[i] = (float)mn_rng_normal(&r);
             for (int64_t i = 0; i < nx; i++)
                 got[i] = want[i] = (float)mn_rng_normal(&r);
-            mn_avgpool_bwd_f32(got, dy, d, cip);
+            mn_avgpool_bwd_f32(got, ws, dy, d, cip);
             for (int nc = 0; nc < d->n * d->ci; nc++)
                 for (int oy = 0; oy < d->ho; oy++)
                     for (int ox = 0; ox < d->wo; ox++) {
@@ -399,6 +405,28 @@ START_TEST(avgpool_backward_order)
                     }
             ck_assert_msg(memcmp(got, want, (size_t)nx * sizeof *got) == 0, "geometry %d cip %d",
                           k, cip);
+            /* forward: each window summed in row, then column order, then divided */
+            float *y = malloc((size_t)ny * sizeof *y);
+            mn_avgpool_fwd_f32(y, ws, got, d, cip);
+            for (int nc = 0; nc < d->n * d->ci; nc++)
+                for (int oy = 0; oy < d->ho; oy++)
+                    for (int ox = 0; ox < d->wo; ox++) {
+                        int y0 = oy * d->sh - d->pt, x0 = ox * d->sw - d->pl;
+                        int y1 = y0 + d->kh > d->h ? d->h : y0 + d->kh;
+                        int x1 = x0 + d->kw > d->w ? d->w : x0 + d->kw;
+                        y0 = y0 < 0 ? 0 : y0;
+                        x0 = x0 < 0 ? 0 : x0;
+                        float s = 0;
+                        for (int iy = y0; iy < y1; iy++)
+                            for (int ix = x0; ix < x1; ix++)
+                                s += got[((int64_t)nc * d->h + iy) * d->w + ix];
+                        s /= (float)(cip ? d->kh * d->kw : (y1 - y0) * (x1 - x0));
+                        ck_assert_msg(memcmp(&s, &y[((int64_t)nc * d->ho + oy) * d->wo + ox],
+                                             sizeof s) == 0,
+                                      "forward geometry %d cip %d", k, cip);
+                    }
+            free(y);
+            free(ws);
             free(dy);
             free(got);
             free(want);
