@@ -86,8 +86,13 @@ MN_CLONES void F(mn_add_fwd)(T *restrict y, const T *const *x, int n_in, int64_t
 {
     for (int64_t b = 0; b < size; b += ADD_BLOCK) {
         int64_t e = size - b < ADD_BLOCK ? size : b + ADD_BLOCK;
-        memcpy(y + b, x[0] + b, (size_t)(e - b) * sizeof *y);
-        for (int k = 1; k < n_in; k++) {
+        const T *restrict x0 = x[0], *restrict x1 = n_in > 1 ? x[1] : NULL;
+        if (x1) /* the first two in one sweep rather than a copy and a sweep */
+            for (int64_t i = b; i < e; i++)
+                y[i] = x0[i] + x1[i];
+        else
+            memcpy(y + b, x0 + b, (size_t)(e - b) * sizeof *y);
+        for (int k = 2; k < n_in; k++) {
             const T *restrict xk = x[k];
             for (int64_t i = b; i < e; i++)
                 y[i] += xk[i];
