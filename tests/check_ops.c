@@ -362,6 +362,17 @@ START_TEST(avgpool_backward)
 }
 END_TEST
 
+/* The input rows [*y0, *y1) and columns [*x0, *x1) of output (oy, ox)'s window. */
+static void ref_window(const struct mn_win *d, int oy, int ox, int *y0, int *y1, int *x0,
+                       int *x1)
+{
+    int a = oy * d->sh - d->pt, b = ox * d->sw - d->pl;
+    *y1 = a + d->kh > d->h ? d->h : a + d->kh;
+    *x1 = b + d->kw > d->w ? d->w : b + d->kw;
+    *y0 = a < 0 ? 0 : a;
+    *x0 = b < 0 ? 0 : b;
+}
+
 /* Float average pool backward gives, bit for bit, what the plain window loops give
  * (each output's share added to its window in output order), onto a gradient that
  * already holds values, and so does forward (each window summed in order): stride 1
@@ -392,11 +403,8 @@ START_TEST(avgpool_backward_order)
             for (int nc = 0; nc < d->n * d->ci; nc++)
                 for (int oy = 0; oy < d->ho; oy++)
                     for (int ox = 0; ox < d->wo; ox++) {
-                        int y0 = oy * d->sh - d->pt, x0 = ox * d->sw - d->pl;
-                        int y1 = y0 + d->kh > d->h ? d->h : y0 + d->kh;
-                        int x1 = x0 + d->kw > d->w ? d->w : x0 + d->kw;
-                        y0 = y0 < 0 ? 0 : y0;
-                        x0 = x0 < 0 ? 0 : x0;
+                        int y0, y1, x0, x1;
+                        ref_window(d, oy, ox, &y0, &y1, &x0, &x1);
                         float g = dy[((int64_t)nc * d->ho + oy) * d->wo + ox] /
                                   (float)(cip ? d->kh * d->kw : (y1 - y0) * (x1 - x0));
                         for (int iy = y0; iy < y1; iy++)
@@ -411,11 +419,8 @@ START_TEST(avgpool_backward_order)
             for (int nc = 0; nc < d->n * d->ci; nc++)
                 for (int oy = 0; oy < d->ho; oy++)
                     for (int ox = 0; ox < d->wo; ox++) {
-                        int y0 = oy * d->sh - d->pt, x0 = ox * d->sw - d->pl;
-                        int y1 = y0 + d->kh > d->h ? d->h : y0 + d->kh;
-                        int x1 = x0 + d->kw > d->w ? d->w : x0 + d->kw;
-                        y0 = y0 < 0 ? 0 : y0;
-                        x0 = x0 < 0 ? 0 : x0;
+                        int y0, y1, x0, x1;
+                        ref_window(d, oy, ox, &y0, &y1, &x0, &x1);
                         float s = 0;
                         for (int iy = y0; iy < y1; iy++)
                             for (int ix = x0; ix < x1; ix++)
