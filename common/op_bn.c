@@ -122,7 +122,7 @@ MN_CLONES void F(mn_bn_fwd)(T *y, T *mean, T *var, const T *x, const T *gamma, c
 }
 
 /* Coefficients of pass p's input gradient in coef [mn_bn_coef_size]: k [c], mu [c], then
- * per pass cdy [c] and cx [c]; the per-channel double sums after them. */
+ * per pass cdy [c] and cx [c]; after them, in double per channel, the two sums and 1/σ. */
 #define COEF_PASS(coef, c, p) ((coef) + 2 * (int64_t)(c) * (1 + (p)))
 #define COEF_SUMS(coef, c, passes) ((double *)(void *)COEF_PASS(coef, c, passes))
 
@@ -133,9 +133,10 @@ MN_CLONES void F(mn_bn_bwd_coef)(T *coef, T *dgamma, T *dbeta, const T *dy, cons
 {
     int64_t bs = (int64_t)n * c * hw; /* elements of one pass */
     double m = (double)n * hw, *sdy = COEF_SUMS(coef, c, passes), *sdyx = sdy + c;
+    double *inv = sdyx + c; /* 1 / σ per channel */
     for (int ch = 0; ch < c; ch++) {
-        double inv = 1.0 / sqrt((double)var[ch] + MN_BN_EPS);
-        coef[ch] = (T)(gamma[ch] * inv);
+        inv[ch] = 1.0 / sqrt((double)var[ch] + MN_BN_EPS);
+        coef[ch] = (T)(gamma[ch] * inv[ch]);
         coef[c + ch] = mean[ch];
     }
     for (int p = 0; p < passes; p++) {
@@ -147,9 +148,9 @@ MN_CLONES void F(mn_bn_bwd_coef)(T *coef, T *dgamma, T *dbeta, const T *dy, cons
         for (int i = 0; i < n; i++)
             for (int ch = 0; ch < c; ch++) {
                 int64_t o = ((int64_t)i * c + ch) * hw;
-                double a, b, inv = 1.0 / sqrt((double)var[ch] + MN_BN_EPS);
+                double a, b;
                 F(row_dsums)(dyp + o, x + o, mean[ch], hw, &a, &b);
-                b *= inv;
+                b *= inv[ch];
                 sdy[ch] += a;
                 sdyx[ch] += b;
                 if (pstride && dgp)
@@ -159,13 +160,12 @@ MN_CLONES void F(mn_bn_bwd_coef)(T *coef, T *dgamma, T *dbeta, const T *dy, cons
             }
         T *pc = COEF_PASS(coef, c, p);
         for (int ch = 0; ch < c; ch++) {
-            double inv = 1.0 / sqrt((double)var[ch] + MN_BN_EPS);
             if (!pstride && dgp)
                 dgp[ch] += (T)sdyx[ch];
             if (!pstride && dbp)
                 dbp[ch] += (T)sdy[ch];
             pc[ch] = frozen ? 0 : (T)(sdy[ch] / m);
-            pc[c + ch] = frozen ? 0 : (T)(sdyx[ch] / m * inv);
+            pc[c + ch] = frozen ? 0 : (T)(sdyx[ch] / m * inv[ch]);
         }
     }
 }

@@ -75,11 +75,11 @@ int64_t mn_conv2d_ws_size(const struct mn_win *d);
 /* Average pool: elements of its scratch workspace ws. */
 int64_t mn_avgpool_ws_size(const struct mn_win *d);
 /* Elements (of either type) of mn_bn_bwd_coef's coef for c channels and `passes`
- * passes: two per channel and pass and two more per channel, then two doubles per
- * channel of sums. */
+ * passes: two per channel and pass and two more per channel, then three doubles per
+ * channel (two sums and 1/σ). */
 static inline int64_t mn_bn_coef_size(int c, int passes)
 {
-    return 2 * (int64_t)c * (1 + passes) + 4 * (int64_t)c;
+    return 2 * (int64_t)c * (1 + passes) + 6 * (int64_t)c;
 }
 
 /* Row-major GEMM C[m][n] = alpha·op(A)·op(B) + beta·C, one per element type. */
