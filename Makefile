@@ -13,7 +13,7 @@ CC      ?= cc
 OPT     ?= -O2
 PKGS     = libcjson openblas lapacke libmicrohttpd sqlite3 libuv libcurl check
 
-CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g $(OPT) -MMD -MP \
+CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -fopenmp -Wall -Wextra -Werror -g $(OPT) -MMD -MP \
               -Icommon -I$(BUILD)/gen
 ifeq ($(SAN),1)
 CFLAGS_BASE += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -30,7 +30,7 @@ $(BUILD)/config.mk: deploy/install-deps.sh
 	@mv $@.tmp $@
 
 CFLAGS  = $(CFLAGS_BASE) $(PKG_CFLAGS)
-LDLIBS  = $(LDFLAGS_SAN) $(PKG_LIBS)
+LDLIBS  = -fopenmp $(LDFLAGS_SAN) $(PKG_LIBS)
 
 COMMON_SRC = $(wildcard common/*.c)
 SERVER_SRC = $(wildcard server/*.c)

@@ -5,7 +5,7 @@
  * counts weight and input gradients of every conv/dense, no input gradient for the
  * first layer), against the machine's single-core sgemm peak measured first (square
  * 2048 matrices, OpenBLAS single-threaded, best of 3).
- *   build: cc -O2 -std=c11 -Icommon bench/net_bench.c build/libmonas.a \
+ *   build: cc -O2 -std=c11 -fopenmp -Icommon bench/net_bench.c build/libmonas.a \
  *              $(pkg-config --cflags --libs libcjson openblas) -lm -o build/net_bench
  *   usage: build/net_bench [batch [repeats [arch]]]   (defaults 64, 5) */
 #define _POSIX_C_SOURCE 200809L

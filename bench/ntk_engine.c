@@ -9,11 +9,12 @@
  * Prints the setup seconds, every run's seconds, best and median, and the condition
  * number (the same for every run, and the same as `monas-worker score` with the same
  * seed gives).
- *   build: cc -O2 -std=c11 -D_GNU_SOURCE -Icommon bench/ntk_engine.c build/libmonas.a \
- *              $(pkg-config --cflags --libs libcjson openblas lapacke) -lm \
- *              -o build/ntk_engine
- *   usage: build/ntk_engine PROXIES ARCH [runs [seed]]   (nb201 space defaults;
- *          PROXIES e.g. '{"ntk":{"mode":"exact","repeats":1}}'; runs 3, seed 0) */
+ *   build: cc -O2 -std=c11 -D_GNU_SOURCE -fopenmp -Icommon bench/ntk_engine.c \
+ *              build/libmonas.a $(pkg-config --cflags --libs libcjson openblas lapacke) \
+ *              -lm -o build/ntk_engine
+ *   usage: build/ntk_engine PROXIES ARCH [runs [seed [threads]]]   (nb201 space
+ *          defaults; PROXIES e.g. '{"ntk":{"mode":"exact","repeats":1}}'; runs 3,
+ *          seed 0, threads 1: mn_proxies_set_threads) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,12 +30,13 @@ int main(int argc, char **argv)
 {
     int runs = argc > 3 ? atoi(argv[3]) : 3;
     uint64_t seed = argc > 4 ? strtoull(argv[4], NULL, 10) : 0;
+    int threads = argc > 5 ? atoi(argv[5]) : 1;
     struct mn_error err = {0};
     struct mn_proxy_config *c = NULL;
     struct mn_space *sp = NULL;
     struct mn_arch *a = NULL;
-    if (argc < 3 || runs < 1 || runs > 100) {
-        fprintf(stderr, "usage: ntk_engine PROXIES ARCH [runs [seed]]\n");
+    if (argc < 3 || runs < 1 || runs > 100 || threads < 1 || threads > 64) {
+        fprintf(stderr, "usage: ntk_engine PROXIES ARCH [runs [seed [threads]]]\n");
         return 2;
     }
     if (mn_proxies_parse_text(argv[1], &c, &err) || mn_proxies_count(c) != 1 ||
@@ -45,6 +47,7 @@ int main(int argc, char **argv)
                 err.message);
         return 2;
     }
+    mn_proxies_set_threads(c, threads);
     char *key = mn_space_arch_key(sp, a);
     cJSON *base = mn_space_settings_json(sp);
     struct mn_proxy_ctx ctx;

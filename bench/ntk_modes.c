@@ -6,7 +6,7 @@
  * per-architecture time of each mode, and — when the NB201 accuracy table is present —
  * each mode's Kendall τ against CIFAR-10 test accuracy (lower NTK condition number
  * ranked better). Architectures are scored in parallel on `threads` threads.
- *   build: cc -O2 -std=c11 -D_GNU_SOURCE -Icommon bench/ntk_modes.c build/libmonas.a \
+ *   build: cc -O2 -std=c11 -D_GNU_SOURCE -fopenmp -Icommon bench/ntk_modes.c build/libmonas.a \
  *              $(pkg-config --cflags --libs libcjson openblas lapacke) -lpthread -lm \
  *              -o build/ntk_modes
  *   usage: build/ntk_modes [archs [seed [threads [accuracy.csv]]]]

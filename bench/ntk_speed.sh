@@ -2,7 +2,9 @@
 # ntk_speed.sh — monas's ntk proxy (exact and fast) against TE-NAS's PyTorch procedure
 # (bench/tenas_ntk_torch.py) on the same network, parameters and inputs: the TE-NAS
 # setting (NB201 supernet without 'none', C=3, N=1, 3×32×32, batch 72, one NTK), same
-# machine, same run. Two figures for monas, each the best and the median of `runs`:
+# machine, same run, both on `threads` threads (PyTorch's intra-op threads; monas's
+# network threads, mn_proxies_set_threads, which is what `score --threads N` gives one
+# architecture). Two figures for monas, each the best and the median of `runs`:
 #   end-to-end  `monas-worker score`'s proxy_seconds, a fresh process per run: building
 #               the network, first-touching its memory, initialising parameters,
 #               drawing inputs, then the NTK itself;
@@ -12,7 +14,7 @@
 #               the region and the repeat scheme tenas_ntk_torch.py times.
 # Prints both speed ratios against PyTorch, the share of the end-to-end time that is
 # not compute (setup, first touch), and the load average before and after.
-#   usage: bench/ntk_speed.sh [build-dir] [torch-threads] [runs]   (defaults build, 2, 3)
+#   usage: bench/ntk_speed.sh [build-dir] [threads] [runs]   (defaults build, 2, 3)
 set -eu
 BUILD=${1:-build}
 THREADS=${2:-2}
@@ -27,22 +29,25 @@ secs() { sed 's/.*"proxy_seconds":{"ntk":\([0-9.e+-]*\)}.*/\1/'; }
 cond() { sed 's/.*"scores":{"ntk":\([0-9.e+-]*\)}.*/\1/'; }
 # best and median of the numbers on stdin
 stats() { sort -g | awk '{ v[NR] = $1 } END { printf "%s %s", v[1], v[int((NR + 1) / 2)] }'; }
-cc -O2 -std=c11 -D_GNU_SOURCE -I"$(dirname "$0")/../common" "$(dirname "$0")/ntk_engine.c" \
+cc -O2 -std=c11 -D_GNU_SOURCE -fopenmp -I"$(dirname "$0")/../common" "$(dirname "$0")/ntk_engine.c" \
     "$BUILD/libmonas.a" $(pkg-config --cflags --libs libcjson openblas lapacke) -lm -o "$E"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-"$W" score --proxies '{"ntk":{"mode":"exact","repeats":1}}' --dump "$TMP" "$SUPER" > "$TMP/ex"
+"$W" score --threads "$THREADS" --proxies '{"ntk":{"mode":"exact","repeats":1}}' \
+    --dump "$TMP" "$SUPER" > "$TMP/ex"
 i=1
 while [ "$i" -lt "$RUNS" ]; do
-    "$W" score --proxies '{"ntk":{"mode":"exact","repeats":1}}' "$SUPER" >> "$TMP/ex"
+    "$W" score --threads "$THREADS" --proxies '{"ntk":{"mode":"exact","repeats":1}}' "$SUPER" \
+        >> "$TMP/ex"
     i=$((i + 1))
 done
 i=0
 while [ "$i" -lt "$RUNS" ]; do
-    "$W" score --proxies '{"ntk":{"mode":"fast","repeats":1}}' "$SUPER" >> "$TMP/fa"
+    "$W" score --threads "$THREADS" --proxies '{"ntk":{"mode":"fast","repeats":1}}' "$SUPER" \
+        >> "$TMP/fa"
     i=$((i + 1))
 done
-CE=$("$E" '{"ntk":{"mode":"exact","repeats":1}}' "$SUPER" "$RUNS")
-CF=$("$E" '{"ntk":{"mode":"fast","repeats":1}}' "$SUPER" "$RUNS")
+CE=$("$E" '{"ntk":{"mode":"exact","repeats":1}}' "$SUPER" "$RUNS" 0 "$THREADS")
+CF=$("$E" '{"ntk":{"mode":"fast","repeats":1}}' "$SUPER" "$RUNS" 0 "$THREADS")
 TO=$(/usr/bin/python3 "$(dirname "$0")/tenas_ntk_torch.py" "$TMP/0" "$THREADS" "$RUNS")
 echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
 S_TORCH=$(echo "$TO" | sed 's/torch_seconds \([0-9.]*\) median \([0-9.]*\).*/\1 \2/')
@@ -54,10 +59,10 @@ C_EX=$(comp "$CE")
 C_FA=$(comp "$CF")
 echo "TE-NAS setting (NB201 supernet C=3 N=1, batch 72), one NTK, best / median of $RUNS:"
 echo "  PyTorch TE-NAS procedure ($THREADS threads): $S_TORCH s, cond $(echo "$TO" | sed 's/.*cond \([0-9.e+-]*\).*/\1/')"
-echo "  monas exact (1 thread), end-to-end: $S_EX s, cond $(head -n 1 "$TMP/ex" | cond)"
-echo "  monas exact (1 thread), compute:    $(echo $C_EX | cut -d' ' -f1-2) s, cond $(echo "$CE" | sed 's/.*cond //')"
-echo "  monas fast  (1 thread), end-to-end: $S_FA s, cond $(head -n 1 "$TMP/fa" | cond)"
-echo "  monas fast  (1 thread), compute:    $(echo $C_FA | cut -d' ' -f1-2) s, cond $(echo "$CF" | sed 's/.*cond //')"
+echo "  monas exact ($THREADS threads), end-to-end: $S_EX s, cond $(head -n 1 "$TMP/ex" | cond)"
+echo "  monas exact ($THREADS threads), compute:    $(echo $C_EX | cut -d' ' -f1-2) s, cond $(echo "$CE" | sed 's/.*cond //')"
+echo "  monas fast  ($THREADS threads), end-to-end: $S_FA s, cond $(head -n 1 "$TMP/fa" | cond)"
+echo "  monas fast  ($THREADS threads), compute:    $(echo $C_FA | cut -d' ' -f1-2) s, cond $(echo "$CF" | sed 's/.*cond //')"
 echo "$S_TORCH $S_EX $S_FA $C_EX $C_FA" | awk '{
     printf "  speed-up end-to-end (best, median): exact %.1fx, %.1fx; fast %.1fx, %.1fx\n", $1 / $3, $2 / $4, $1 / $5, $2 / $6
     printf "  speed-up compute, like for like (best, median): exact %.1fx, %.1fx; fast %.1fx, %.1fx\n", $1 / $7, $2 / $8, $1 / $11, $2 / $12

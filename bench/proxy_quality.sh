@@ -37,7 +37,7 @@ fi
 if [ ! -x "$SAMPLER" ] || [ "$HERE/sample_archs.c" -nt "$SAMPLER" ] ||
    [ "$BUILD/libmonas.a" -nt "$SAMPLER" ]; then
     # shellcheck disable=SC2046
-    cc -O2 -std=c11 -Wall -Wextra -Werror -I"$HERE/../common" "$HERE/sample_archs.c" \
+    cc -O2 -std=c11 -fopenmp -Wall -Wextra -Werror -I"$HERE/../common" "$HERE/sample_archs.c" \
         "$BUILD/libmonas.a" $(pkg-config --cflags --libs libcjson openblas lapacke) \
         -lpthread -lm -o "$SAMPLER"
 fi

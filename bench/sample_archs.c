@@ -3,7 +3,7 @@
  * mn_rng stream 0x7175616c ("qual") of `seed`. Duplicates (equal canonical keys) are
  * skipped, so the first k lines of a run with n > k are exactly a run with n = k: a
  * pilot's sample is the prefix of the full one.
- *   build: cc -O2 -std=c11 -Icommon bench/sample_archs.c build/libmonas.a \
+ *   build: cc -O2 -std=c11 -fopenmp -Icommon bench/sample_archs.c build/libmonas.a \
  *              $(pkg-config --cflags --libs libcjson openblas lapacke) -lpthread -lm \
  *              -o build/bench-sample-archs
  *   usage: build/bench-sample-archs n [seed [space]]   (defaults seed 1, space nb201) */

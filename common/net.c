@@ -26,7 +26,13 @@
  *   col    with keep_cols, every im2col conv2d's columns for every sample (at col_off)
  *   ws     the kernels' scratch (the largest mn_conv2d_ws_size, mn_avgpool_ws_size), dtmp
  *          (the gradient of a BN layer's pre-BN output, but a conv2d's: its kernel
- *          makes that one sample by sample from coef, mn_bn_bwd_coef's coefficients).
+ *          makes that one sample by sample from coef, mn_bn_bwd_coef's coefficients):
+ *          one of each per thread.
+ * Threads: forward and backward are a sequence of steps (a layer's core op and
+ * activation; a BN's forward; a layer's backward), each run by F(run) on the
+ * network's OpenMP threads, every thread on its share (struct part) of the samples,
+ * the passes or a BN's channels, writing disjoint parts of the buffers above. The
+ * driver (stamps, which gradients a step starts) stays on the calling thread.
  * The execution half of this file is compiled for float and double (op_tmpl.h); the
  * one table of layer kinds (`kinds`) follows it. */
 #include "net.h"
@@ -36,6 +42,18 @@
 #include <sys/mman.h>
 #include "ops.h"
 #include "rng.h"
+#ifdef _OPENMP
+#include <omp.h>
+#else /* without OpenMP every step runs whole on the calling thread */
+static int omp_get_thread_num(void)
+{
+    return 0;
+}
+static int omp_get_num_threads(void)
+{
+    return 1;
+}
+#endif
 
 #define MAX_BATCH 65536
 #define MAX_BYTES (1LL << 38)
@@ -49,7 +67,7 @@ struct nl {
     int64_t w, b, gamma, beta;        /* parameter offsets */
     int64_t n_w, fan_in, fan_out;
     struct mn_win win;                /* windowed ops; n set per call */
-    int64_t out_off, raw_off, stat_off, d_off, col_off;
+    int64_t out_off, raw_off, stat_off, d_off, col_off, col_size; /* col_size per sample */
     int64_t t_off;                    /* shared (transient) output: offset in the shared
                                          region at the start of act; -1 = kept */
     int last_use;                     /* largest index of a live consumer, -1 none */
@@ -69,11 +87,12 @@ struct mn_net {
     struct nl *L;
     enum mn_dtype dt;
     size_t esz;
-    int max_batch, n, grad_rows, keep_cols, huge;
+    int max_batch, n, grad_rows, keep_cols, huge, threads;
     int max_passes, passes, prow;     /* backward passes per call: the most, this call's,
                                          and the gradient row of its first pass */
     int64_t n_params;
     void *params, *grads, *act, *stats, *dpool, *col, *ws, *dtmp, *coef;
+    int64_t ws_size, dtmp_size, coef_size; /* elements of one thread's ws, dtmp, coef */
     int64_t bytes;
     struct mn_param_view *views;
     int n_views;
@@ -86,12 +105,23 @@ struct mn_net {
     int fwd_done, fwd_bn_off, have_stats;
     /* per backward call */
     unsigned stamp;
+    int zero[MN_GRAPH_MAX_IN], n_zero; /* input gradients the current step starts */
     void *dx;
     int want_params, want_dx;
     int64_t pstride;
 };
 
-typedef void (*layer_fn)(struct mn_net *net, int i);
+/* One thread's share of a step (see "Threads" above): samples [s0, s0 + n) of passes
+ * [p0, p0 + passes), channels [c0, c1) in a BN's forward, and the thread's scratch. A
+ * step splits the samples (forward; backward with one pass and per-sample gradient
+ * rows), the passes (backward of several) or a BN's channels, never two at once, so
+ * every output element is computed by one thread exactly as it is without threads. */
+struct part {
+    int s0, n, p0, passes, c0, c1;
+    void *ws, *dtmp, *coef;
+};
+
+typedef void (*layer_fn)(struct mn_net *net, const struct part *q, int i);
 
 /* A layer kind: its execution for float and double, and how it is planned. */
 struct kind {
@@ -102,6 +132,8 @@ struct kind {
     unsigned char reads_in; /* backward reads the input's output */
     unsigned char reads_out; /* backward reads the layer's own output (besides the
                                 activation mask, which every layer with an act reads) */
+    unsigned char whole;    /* runs on one thread over the whole batch (dense: its GEMMs
+                               span the batch, and a split would change their blocking) */
 };
 static const struct kind kinds[MN_OP_COUNT];
 
@@ -120,24 +152,81 @@ static int wants(const struct mn_net *net, int j)
            ((L->anc_param && net->want_params) || (L->anc_input && net->want_dx));
 }
 
+/* Layer L's window geometry for a batch of n. */
+static struct mn_win win_of(const struct nl *L, int n)
+{
+    struct mn_win w = L->win;
+    w.n = n;
+    return w;
+}
+
+/* How a step divides among the threads (struct part), and the steps. */
+enum split { SPLIT_NONE, SPLIT_SAMPLES, SPLIT_PASSES, SPLIT_CHANNELS };
+enum step { STEP_FWD, STEP_BN, STEP_BWD };
+
+/* [*lo, *lo + *cnt): part t of nt of total items, in order. */
+static void span(int t, int nt, int total, int *lo, int *cnt)
+{
+    *lo = (int)((int64_t)t * total / nt);
+    *cnt = (int)((int64_t)(t + 1) * total / nt) - *lo;
+}
+
+/* Thread t of nt's share of a step of layer i over the batch and passes of this call. */
+static struct part share(const struct mn_net *net, int i, enum split sp, int t, int nt)
+{
+    struct part q = {0, net->n, 0, net->passes, 0, net->L[i].l->out.c, NULL, NULL, NULL};
+    if (sp == SPLIT_SAMPLES)
+        span(t, nt, net->n, &q.s0, &q.n);
+    else if (sp == SPLIT_PASSES)
+        span(t, nt, net->passes, &q.p0, &q.passes);
+    else if (sp == SPLIT_CHANNELS) {
+        span(t, nt, net->L[i].l->out.c, &q.c0, &q.c1);
+        q.c1 += q.c0;
+    }
+    q.ws = (char *)net->ws + (size_t)t * (size_t)net->ws_size * net->esz;
+    q.dtmp = (char *)net->dtmp + (size_t)t * (size_t)net->dtmp_size * net->esz;
+    q.coef = (char *)net->coef + (size_t)t * (size_t)net->coef_size * net->esz;
+    return q;
+}
+
+/* How layer i's backward step splits: passes when there are several (each pass is
+ * independent); otherwise samples, unless the step reduces over the batch (BN
+ * statistics in training mode, batch-summed parameter gradients) or is `whole`. */
+static enum split bwd_split(const struct mn_net *net, int i)
+{
+    const struct nl *L = &net->L[i];
+    if (net->passes > 1)
+        return SPLIT_PASSES;
+    if (kinds[L->l->op].whole || (has_bn(net, L) && net->bn_mode == MN_BN_TRAIN) ||
+        ((L->w >= 0 || L->gamma >= 0) && net->want_params && !net->pstride))
+        return SPLIT_NONE;
+    return SPLIT_SAMPLES;
+}
+
 #define MN_TMPL_FILE "net.c"
 #include "op_tmpl.h"
 #else
 
 #define TI (sizeof(T) == sizeof(double))
-#define OUT(j) ((T *)net->act + net->L[j].out_off)
-#define RAW(j) ((T *)net->act + net->L[j].raw_off)
+/* A layer's output, pre-BN output and output gradient at this share's first sample
+ * (gradients: of its first pass). */
+#define SH(j) ((int64_t)q->s0 * net->L[j].out_size)
+#define OUT(j) ((T *)net->act + net->L[j].out_off + SH(j))
+#define RAW(j) ((T *)net->act + net->L[j].raw_off + SH(j))
 #define P(off) ((T *)net->params + (off))
 #define PN(off) ((off) >= 0 ? (T *)net->params + (off) : NULL)
-#define DG(j) ((j) == 0 ? (T *)net->dx : (T *)net->dpool + net->L[j].d_off)
+#define DG(j)                                                                           \
+    ((j) == 0 ? (T *)net->dx + SH(0)                                                   \
+              : (T *)net->dpool + net->L[j].d_off +                                    \
+                    (int64_t)q->p0 * net->n * net->L[j].out_size + SH(j))
 #define DW(j) (wants(net, j) ? DG(j) : NULL)
 
-/* Gradient pointer of parameter `off` in the first pass's row (NULL when none or not
- * wanted); pass p's is n_params·p further. */
-static T *F(gp)(struct mn_net *net, int64_t off)
+/* Gradient pointer of parameter `off` in the row of the share's first pass or (per-sample
+ * rows) first sample (NULL when none or not wanted); pass p's is n_params·p further. */
+static T *F(gp)(struct mn_net *net, const struct part *q, int64_t off)
 {
     return off >= 0 && net->want_params
-               ? (T *)net->grads + (int64_t)net->prow * net->n_params + off
+               ? (T *)net->grads + (int64_t)(net->prow + q->p0 + q->s0) * net->n_params + off
                : NULL;
 }
 
@@ -148,24 +237,35 @@ static T *F(at)(T *p, int64_t o)
 }
 
 /* Elements of layer i's gradient over every pass of this call. */
-static int64_t F(dsize)(const struct mn_net *net, int i)
+static int64_t F(dsize)(const struct mn_net *net, const struct part *q, int i)
 {
-    return (int64_t)net->passes * net->n * net->L[i].out_size;
+    return (int64_t)q->passes * q->n * net->L[i].out_size;
 }
 
-/* The optional BN and activation after a layer's core op: pre → out. */
-static void F(post_fwd)(struct mn_net *net, int i, const T *pre)
+/* The activation after a layer's core op, pre → out, on the share's samples; with BN
+ * the driver's BN step (bn_fwd) applies both instead. */
+static void F(post_fwd)(struct mn_net *net, const struct part *q, int i, const T *pre)
 {
     struct nl *L = &net->L[i];
-    T *out = OUT(i);
+    if (!has_bn(net, L))
+        F(mn_act_fwd)(OUT(i), pre, q->n * L->out_size, L->l->act);
+}
+
+/* A BN step: batch statistics and normalisation of channels [c0, c1) over the whole
+ * batch (the share starts at sample 0), then the activation of those channels. */
+static void F(bn_fwd)(struct mn_net *net, const struct part *q, int i)
+{
+    struct nl *L = &net->L[i];
+    T *out = OUT(i), *st = (T *)net->stats + L->stat_off;
+    const T *pre = kinds[L->l->op].identity ? OUT(L->in[0]) : RAW(i);
+    int c = L->l->out.c;
     int64_t hw = (int64_t)L->l->out.h * L->l->out.w;
-    if (has_bn(net, L)) {
-        T *st = (T *)net->stats + L->stat_off;
-        F(mn_bn_fwd)(out, st, st + L->l->out.c, pre, P(L->gamma), P(L->beta), net->n,
-                     L->l->out.c, hw);
-        pre = out;
-    }
-    F(mn_act_fwd)(out, pre, net->n * L->out_size, L->l->act);
+    F(mn_bn_fwd)(out, st, st + c, pre, P(L->gamma), P(L->beta), q->n, c, hw, q->c0, q->c1);
+    for (int s = 0; L->l->act != MN_ACT_NONE && s < q->n; s++)
+        for (int ch = q->c0; ch < q->c1; ch++) {
+            T *row = out + ((int64_t)s * c + ch) * hw;
+            F(mn_act_fwd)(row, row, hw, L->l->act);
+        }
 }
 
 /* Backward of post_fwd. The activation is undone in place on the layer's own
@@ -173,236 +273,281 @@ static void F(post_fwd)(struct mn_net *net, int i, const T *pre)
  * returned; otherwise a buffer holding it is returned (the own gradient or dtmp).
  * With `coef` a BN's backward stops after its reductions (mn_bn_bwd_coef) and the
  * gradient of the BN's output is returned. */
-static T *F(post_bwd)(struct mn_net *net, int i, const T *pre, T *into, T *coef)
+static T *F(post_bwd)(struct mn_net *net, const struct part *q, int i, const T *pre, T *into,
+                      T *coef)
 {
     struct nl *L = &net->L[i];
     T *dy = DG(i);
-    int64_t size = net->n * L->out_size; /* one pass */
+    int64_t size = q->n * L->out_size; /* one pass */
     if (!has_bn(net, L) && into) {
-        for (int p = 0; p < net->passes; p++)
+        for (int p = 0; p < q->passes; p++)
             F(mn_act_bwd)(into + p * size, dy + p * size, OUT(i), size, L->l->act);
         return NULL;
     }
-    for (int p = 0; p < net->passes; p++)
+    for (int p = 0; p < q->passes; p++)
         F(mn_act_mask)(dy + p * size, OUT(i), size, L->l->act);
     if (!has_bn(net, L))
         return dy;
     const T *st = (const T *)net->stats + L->stat_off;
     int c = L->l->out.c;
     int64_t hw = (int64_t)L->l->out.h * L->l->out.w, xs = c * hw;
-    T *cf = coef ? coef : (T *)net->coef, *dst = into ? into : (T *)net->dtmp;
-    F(mn_bn_bwd_coef)(cf, F(gp)(net, L->gamma), F(gp)(net, L->beta), dy, pre, P(L->gamma), st,
-                      st + c, net->n, c, hw, net->bn_mode == MN_BN_FROZEN, net->pstride,
-                      net->passes, net->n_params);
+    T *cf = coef ? coef : (T *)q->coef, *dst = into ? into : (T *)q->dtmp;
+    F(mn_bn_bwd_coef)(cf, F(gp)(net, q, L->gamma), F(gp)(net, q, L->beta), dy, pre,
+                      P(L->gamma), st, st + c, q->n, c, hw, net->bn_mode == MN_BN_FROZEN,
+                      net->pstride, q->passes, net->n_params);
     if (coef)
         return dy;
-    for (int p = 0; p < net->passes; p++)
-        for (int s = 0; s < net->n; s++) {
-            int64_t o = (p * net->n + s) * xs;
+    for (int p = 0; p < q->passes; p++)
+        for (int s = 0; s < q->n; s++) {
+            int64_t o = (p * q->n + s) * xs;
             F(mn_bn_dx)(dst + o, !into, dy + o, pre + s * xs, cf, c, hw, p);
         }
     return into ? NULL : dst;
 }
 
 /* Where a layer with parameters writes its core output: raw when BN follows. */
-static T *F(core)(struct mn_net *net, int i)
+static T *F(core)(struct mn_net *net, const struct part *q, int i)
 {
     return net->L[i].raw_off >= 0 ? RAW(i) : OUT(i);
 }
 
-static void F(fwd_conv2d)(struct mn_net *net, int i)
+/* The im2col columns a conv2d keeps (keep_cols), at the share's first sample. */
+static T *F(cols)(struct mn_net *net, const struct part *q, int i)
 {
-    struct nl *L = &net->L[i];
-    L->win.n = net->n;
-    F(mn_conv2d_fwd)(F(core)(net, i), (T *)net->col + L->col_off, net->keep_cols,
-                     (T *)net->ws, OUT(L->in[0]), P(L->w), PN(L->b), &L->win);
-    F(post_fwd)(net, i, F(core)(net, i));
+    return (T *)net->col + net->L[i].col_off + (int64_t)q->s0 * net->L[i].col_size;
 }
 
-static void F(bwd_conv2d)(struct mn_net *net, int i)
+static void F(fwd_conv2d)(struct mn_net *net, const struct part *q, int i)
+{
+    struct nl *L = &net->L[i];
+    struct mn_win w = win_of(L, q->n);
+    F(mn_conv2d_fwd)(F(core)(net, q, i), F(cols)(net, q, i), net->keep_cols, (T *)q->ws,
+                     OUT(L->in[0]), P(L->w), PN(L->b), &w);
+    F(post_fwd)(net, q, i, F(core)(net, q, i));
+}
+
+static void F(bwd_conv2d)(struct mn_net *net, const struct part *q, int i)
 {
     struct nl *L = &net->L[i];
     int j = L->in[0];
-    T *coef = has_bn(net, L) ? (T *)net->coef : NULL; /* BN dx made by the kernel */
-    T *dpre = F(post_bwd)(net, i, F(core)(net, i), NULL, coef);
-    F(mn_conv2d_bwd_passes)(DW(j), F(gp)(net, L->w), F(gp)(net, L->b),
-                            net->keep_cols ? (T *)net->col + L->col_off : NULL, (T *)net->ws,
-                            dpre, OUT(j), P(L->w), &L->win, net->pstride, net->passes,
-                            net->n_params, coef ? F(core)(net, i) : NULL, coef);
+    T *coef = has_bn(net, L) ? (T *)q->coef : NULL; /* BN dx made by the kernel */
+    T *dpre = F(post_bwd)(net, q, i, F(core)(net, q, i), NULL, coef);
+    struct mn_win w = win_of(L, q->n);
+    F(mn_conv2d_bwd_passes)(DW(j), F(gp)(net, q, L->w), F(gp)(net, q, L->b),
+                            net->keep_cols ? F(cols)(net, q, i) : NULL, (T *)q->ws, dpre,
+                            OUT(j), P(L->w), &w, net->pstride, q->passes,
+                            net->n_params, coef ? F(core)(net, q, i) : NULL, coef);
 }
 
-static void F(fwd_dwconv2d)(struct mn_net *net, int i)
+static void F(fwd_dwconv2d)(struct mn_net *net, const struct part *q, int i)
 {
     struct nl *L = &net->L[i];
-    L->win.n = net->n;
-    F(mn_dwconv2d_fwd)(F(core)(net, i), OUT(L->in[0]), P(L->w), PN(L->b), &L->win);
-    F(post_fwd)(net, i, F(core)(net, i));
+    struct mn_win w = win_of(L, q->n);
+    F(mn_dwconv2d_fwd)(F(core)(net, q, i), OUT(L->in[0]), P(L->w), PN(L->b), &w);
+    F(post_fwd)(net, q, i, F(core)(net, q, i));
 }
 
-static void F(bwd_dwconv2d)(struct mn_net *net, int i)
+static void F(bwd_dwconv2d)(struct mn_net *net, const struct part *q, int i)
 {
     struct nl *L = &net->L[i];
     int j = L->in[0];
-    T *dpre = F(post_bwd)(net, i, F(core)(net, i), NULL, NULL);
-    int64_t xs = net->n * L->in_size, ys = net->n * L->out_size, ps = net->n_params;
-    for (int p = 0; p < net->passes; p++)
-        F(mn_dwconv2d_bwd)(F(at)(DW(j), p * xs), F(at)(F(gp)(net, L->w), p * ps),
-                           F(at)(F(gp)(net, L->b), p * ps), dpre + p * ys, OUT(j), P(L->w),
-                           &L->win, net->pstride);
+    T *dpre = F(post_bwd)(net, q, i, F(core)(net, q, i), NULL, NULL);
+    int64_t xs = q->n * L->in_size, ys = q->n * L->out_size, ps = net->n_params;
+    struct mn_win w = win_of(L, q->n);
+    for (int p = 0; p < q->passes; p++)
+        F(mn_dwconv2d_bwd)(F(at)(DW(j), p * xs), F(at)(F(gp)(net, q, L->w), p * ps),
+                           F(at)(F(gp)(net, q, L->b), p * ps), dpre + p * ys, OUT(j), P(L->w),
+                           &w, net->pstride);
 }
 
-static void F(fwd_dense)(struct mn_net *net, int i)
+static void F(fwd_dense)(struct mn_net *net, const struct part *q, int i)
 {
     struct nl *L = &net->L[i];
-    F(mn_dense_fwd)(F(core)(net, i), OUT(L->in[0]), P(L->w), PN(L->b), net->n,
+    F(mn_dense_fwd)(F(core)(net, q, i), OUT(L->in[0]), P(L->w), PN(L->b), q->n,
                     (int)L->in_size, (int)L->out_size);
-    F(post_fwd)(net, i, F(core)(net, i));
+    F(post_fwd)(net, q, i, F(core)(net, q, i));
 }
 
-static void F(bwd_dense)(struct mn_net *net, int i)
+static void F(bwd_dense)(struct mn_net *net, const struct part *q, int i)
 {
     struct nl *L = &net->L[i];
     int j = L->in[0];
-    T *dpre = F(post_bwd)(net, i, F(core)(net, i), NULL, NULL);
-    int64_t xs = net->n * L->in_size, ys = net->n * L->out_size, ps = net->n_params;
-    for (int p = 0; p < net->passes; p++)
-        F(mn_dense_bwd)(F(at)(DW(j), p * xs), F(at)(F(gp)(net, L->w), p * ps),
-                        F(at)(F(gp)(net, L->b), p * ps), dpre + p * ys, OUT(j), P(L->w),
-                        net->n, (int)L->in_size, (int)L->out_size, net->pstride);
+    T *dpre = F(post_bwd)(net, q, i, F(core)(net, q, i), NULL, NULL);
+    int64_t xs = q->n * L->in_size, ys = q->n * L->out_size, ps = net->n_params;
+    for (int p = 0; p < q->passes; p++)
+        F(mn_dense_bwd)(F(at)(DW(j), p * xs), F(at)(F(gp)(net, q, L->w), p * ps),
+                        F(at)(F(gp)(net, q, L->b), p * ps), dpre + p * ys, OUT(j), P(L->w),
+                        q->n, (int)L->in_size, (int)L->out_size, net->pstride);
 }
 
 /* relu and batchnorm layers: BN/act applied to the input itself. */
-static void F(fwd_identity)(struct mn_net *net, int i)
+static void F(fwd_identity)(struct mn_net *net, const struct part *q, int i)
 {
-    F(post_fwd)(net, i, OUT(net->L[i].in[0]));
+    F(post_fwd)(net, q, i, OUT(net->L[i].in[0]));
 }
 
-static void F(bwd_identity)(struct mn_net *net, int i)
+static void F(bwd_identity)(struct mn_net *net, const struct part *q, int i)
 {
     int j = net->L[i].in[0];
     if (wants(net, j))
-        F(post_bwd)(net, i, OUT(j), DG(j), NULL);
+        F(post_bwd)(net, q, i, OUT(j), DG(j), NULL);
     else if (has_bn(net, &net->L[i]) && net->want_params) /* gamma/beta only */
-        F(post_bwd)(net, i, OUT(j), NULL, NULL);
+        F(post_bwd)(net, q, i, OUT(j), NULL, NULL);
 }
 
-static void F(fwd_avgpool)(struct mn_net *net, int i)
+static void F(fwd_avgpool)(struct mn_net *net, const struct part *q, int i)
 {
     struct nl *L = &net->L[i];
-    L->win.n = net->n;
-    F(mn_avgpool_fwd)(OUT(i), (T *)net->ws, OUT(L->in[0]), &L->win, L->l->count_include_pad);
+    struct mn_win w = win_of(L, q->n);
+    F(mn_avgpool_fwd)(OUT(i), (T *)q->ws, OUT(L->in[0]), &w, L->l->count_include_pad);
 }
 
-static void F(bwd_avgpool)(struct mn_net *net, int i)
+static void F(bwd_avgpool)(struct mn_net *net, const struct part *q, int i)
 {
     struct nl *L = &net->L[i];
-    struct mn_win w = L->win; /* reads no activation: the passes are a larger batch */
-    w.n = net->n * net->passes;
-    F(mn_avgpool_bwd)(DG(L->in[0]), (T *)net->ws, DG(i), &w, L->l->count_include_pad);
+    /* reads no activation: the passes are a larger batch */
+    struct mn_win w = win_of(L, q->n * q->passes);
+    F(mn_avgpool_bwd)(DG(L->in[0]), (T *)q->ws, DG(i), &w, L->l->count_include_pad);
 }
 
-static void F(fwd_maxpool)(struct mn_net *net, int i)
+static void F(fwd_maxpool)(struct mn_net *net, const struct part *q, int i)
 {
     struct nl *L = &net->L[i];
-    L->win.n = net->n;
-    F(mn_maxpool_fwd)(OUT(i), OUT(L->in[0]), &L->win);
+    struct mn_win w = win_of(L, q->n);
+    F(mn_maxpool_fwd)(OUT(i), OUT(L->in[0]), &w);
 }
 
-static void F(bwd_maxpool)(struct mn_net *net, int i)
-{
-    struct nl *L = &net->L[i];
-    int j = L->in[0];
-    int64_t xs = net->n * L->in_size, ys = net->n * L->out_size;
-    for (int p = 0; p < net->passes; p++)
-        F(mn_maxpool_bwd)(DG(j) + p * xs, DG(i) + p * ys, OUT(j), OUT(i), &L->win);
-}
-
-static void F(fwd_gavgpool)(struct mn_net *net, int i)
-{
-    struct nl *L = &net->L[i];
-    F(mn_gavgpool_fwd)(OUT(i), OUT(L->in[0]), net->n, L->l->out.c,
-                       L->in_size / L->l->out.c);
-}
-
-static void F(bwd_gavgpool)(struct mn_net *net, int i)
-{
-    struct nl *L = &net->L[i];
-    F(mn_gavgpool_bwd)(DG(L->in[0]), DG(i), net->n * net->passes, L->l->out.c,
-                       L->in_size / L->l->out.c);
-}
-
-static void F(fwd_gmaxpool)(struct mn_net *net, int i)
-{
-    struct nl *L = &net->L[i];
-    F(mn_gmaxpool_fwd)(OUT(i), OUT(L->in[0]), net->n, L->l->out.c,
-                       L->in_size / L->l->out.c);
-}
-
-static void F(bwd_gmaxpool)(struct mn_net *net, int i)
+static void F(bwd_maxpool)(struct mn_net *net, const struct part *q, int i)
 {
     struct nl *L = &net->L[i];
     int j = L->in[0];
-    int64_t xs = net->n * L->in_size, ys = net->n * L->out_size;
-    for (int p = 0; p < net->passes; p++)
-        F(mn_gmaxpool_bwd)(DG(j) + p * xs, DG(i) + p * ys, OUT(j), OUT(i), net->n,
+    int64_t xs = q->n * L->in_size, ys = q->n * L->out_size;
+    struct mn_win w = win_of(L, q->n);
+    for (int p = 0; p < q->passes; p++)
+        F(mn_maxpool_bwd)(DG(j) + p * xs, DG(i) + p * ys, OUT(j), OUT(i), &w);
+}
+
+static void F(fwd_gavgpool)(struct mn_net *net, const struct part *q, int i)
+{
+    struct nl *L = &net->L[i];
+    F(mn_gavgpool_fwd)(OUT(i), OUT(L->in[0]), q->n, L->l->out.c,
+                       L->in_size / L->l->out.c);
+}
+
+static void F(bwd_gavgpool)(struct mn_net *net, const struct part *q, int i)
+{
+    struct nl *L = &net->L[i];
+    F(mn_gavgpool_bwd)(DG(L->in[0]), DG(i), q->n * q->passes, L->l->out.c,
+                       L->in_size / L->l->out.c);
+}
+
+static void F(fwd_gmaxpool)(struct mn_net *net, const struct part *q, int i)
+{
+    struct nl *L = &net->L[i];
+    F(mn_gmaxpool_fwd)(OUT(i), OUT(L->in[0]), q->n, L->l->out.c,
+                       L->in_size / L->l->out.c);
+}
+
+static void F(bwd_gmaxpool)(struct mn_net *net, const struct part *q, int i)
+{
+    struct nl *L = &net->L[i];
+    int j = L->in[0];
+    int64_t xs = q->n * L->in_size, ys = q->n * L->out_size;
+    for (int p = 0; p < q->passes; p++)
+        F(mn_gmaxpool_bwd)(DG(j) + p * xs, DG(i) + p * ys, OUT(j), OUT(i), q->n,
                            L->l->out.c, L->in_size / L->l->out.c);
 }
 
-static void F(fwd_add)(struct mn_net *net, int i)
+static void F(fwd_add)(struct mn_net *net, const struct part *q, int i)
 {
     const struct nl *L = &net->L[i];
     const T *in[MN_GRAPH_MAX_IN];
     for (int k = 0; k < L->l->n_in; k++)
         in[k] = OUT(L->in[k]);
-    F(mn_add_fwd)(OUT(i), in, L->l->n_in, net->n * L->out_size);
-    F(post_fwd)(net, i, OUT(i));
+    F(mn_add_fwd)(OUT(i), in, L->l->n_in, q->n * L->out_size);
+    F(post_fwd)(net, q, i, OUT(i));
 }
 
-static void F(bwd_add)(struct mn_net *net, int i)
+static void F(bwd_add)(struct mn_net *net, const struct part *q, int i)
 {
     const struct nl *L = &net->L[i];
-    T *dpre = F(post_bwd)(net, i, OUT(i), NULL, NULL);
+    T *dpre = F(post_bwd)(net, q, i, OUT(i), NULL, NULL);
     for (int k = 0; k < L->l->n_in; k++) /* inputs sharing the buffer have it already */
         if (wants(net, L->in[k]) && net->L[L->in[k]].galias != i)
-            F(mn_acc)(DG(L->in[k]), dpre, F(dsize)(net, i));
+            F(mn_acc)(DG(L->in[k]), dpre, F(dsize)(net, q, i));
 }
 
-static void F(fwd_zero)(struct mn_net *net, int i)
+static void F(fwd_zero)(struct mn_net *net, const struct part *q, int i)
 {
-    memset(OUT(i), 0, (size_t)(net->n * net->L[i].out_size) * sizeof(T));
+    memset(OUT(i), 0, (size_t)(q->n * net->L[i].out_size) * sizeof(T));
 }
 
-static void F(bwd_none)(struct mn_net *net, int i)
+static void F(bwd_none)(struct mn_net *net, const struct part *q, int i)
 {
     (void)net;
+    (void)q;
     (void)i;
 }
 
-static void F(fwd_none)(struct mn_net *net, int i)
+static void F(fwd_none)(struct mn_net *net, const struct part *q, int i)
 {
     (void)net;
+    (void)q;
     (void)i;
 }
 
 /* flatten: the output aliases the input; backward passes the gradient on. */
-static void F(bwd_flatten)(struct mn_net *net, int i)
+static void F(bwd_flatten)(struct mn_net *net, const struct part *q, int i)
 {
-    F(mn_acc)(DG(net->L[i].in[0]), DG(i), F(dsize)(net, i));
+    F(mn_acc)(DG(net->L[i].in[0]), DG(i), F(dsize)(net, q, i));
 }
 
-static void F(fwd_softmax)(struct mn_net *net, int i)
+static void F(fwd_softmax)(struct mn_net *net, const struct part *q, int i)
 {
     struct nl *L = &net->L[i];
-    F(mn_softmax_fwd)(OUT(i), OUT(L->in[0]), net->n, (int)L->out_size);
+    F(mn_softmax_fwd)(OUT(i), OUT(L->in[0]), q->n, (int)L->out_size);
 }
 
-static void F(bwd_softmax)(struct mn_net *net, int i)
+static void F(bwd_softmax)(struct mn_net *net, const struct part *q, int i)
 {
     struct nl *L = &net->L[i];
-    int64_t ys = net->n * L->out_size;
-    for (int p = 0; p < net->passes; p++)
-        F(mn_softmax_bwd)(DG(L->in[0]) + p * ys, DG(i) + p * ys, OUT(i), net->n,
+    int64_t ys = q->n * L->out_size;
+    for (int p = 0; p < q->passes; p++)
+        F(mn_softmax_bwd)(DG(L->in[0]) + p * ys, DG(i) + p * ys, OUT(i), q->n,
                           (int)L->out_size);
+}
+
+/* One thread's part of step st of layer i. A backward step first clears its share of
+ * the input gradients the driver listed (net->zero). */
+static void F(step)(struct mn_net *net, const struct part *q, int i, enum step st)
+{
+    const struct nl *L = &net->L[i];
+    if (st == STEP_FWD) {
+        kinds[L->l->op].fwd[TI](net, q, i);
+    } else if (st == STEP_BN) {
+        F(bn_fwd)(net, q, i);
+    } else {
+        for (int k = 0; k < net->n_zero; k++)
+            memset(DG(net->zero[k]), 0, (size_t)F(dsize)(net, q, net->zero[k]) * sizeof(T));
+        kinds[L->l->op].bwd[TI](net, q, i);
+    }
+}
+
+/* Runs step st of layer i on the network's threads, split as sp says. */
+static void F(run)(struct mn_net *net, int i, enum step st, enum split sp)
+{
+    int nt = sp == SPLIT_NONE ? 1 : net->threads;
+    if (nt == 1) {
+        struct part q = share(net, i, SPLIT_NONE, 0, 1);
+        F(step)(net, &q, i, st);
+        return;
+    }
+#pragma omp parallel num_threads(nt)
+    {
+        struct part q = share(net, i, sp, omp_get_thread_num(), omp_get_num_threads());
+        if (q.n > 0 && q.passes > 0 && q.c1 > q.c0)
+            F(step)(net, &q, i, st);
+    }
 }
 
 static const T *F(forward)(struct mn_net *net, const T *x, int n)
@@ -410,10 +555,17 @@ static const T *F(forward)(struct mn_net *net, const T *x, int n)
     if (!net || !x || n < 1 || n > net->max_batch || TI != (net->dt == MN_F64))
         return NULL;
     net->n = n;
+    net->passes = 1;
+    const struct part whole = share(net, 0, SPLIT_NONE, 0, 1), *q = &whole;
     memcpy(OUT(0), x, (size_t)(n * net->L[0].out_size) * sizeof(T));
-    for (int i = 1; i < net->g->n; i++)
-        if (net->L[i].run)
-            kinds[net->L[i].l->op].fwd[TI](net, i);
+    for (int i = 1; i < net->g->n; i++) {
+        const struct nl *L = &net->L[i];
+        if (!L->run)
+            continue;
+        F(run)(net, i, STEP_FWD, kinds[L->l->op].whole ? SPLIT_NONE : SPLIT_SAMPLES);
+        if (has_bn(net, L))
+            F(run)(net, i, STEP_BN, SPLIT_CHANNELS);
+    }
     net->fwd_done = 1;
     net->fwd_bn_off = net->bn_mode == MN_BN_OFF;
     net->have_stats = !net->fwd_bn_off;
@@ -441,32 +593,35 @@ static int F(backward)(struct mn_net *net, const T *dout, T *dx, unsigned flags,
     net->want_params = !(flags & MN_BW_NO_PARAMS);
     net->pstride = (flags & MN_BW_PER_SAMPLE) ? net->n_params : 0;
     int out = net->g->output;
+    const struct part whole = share(net, out, SPLIT_NONE, 0, 1), *q = &whole;
     if (wants(net, out)) {
-        memcpy(DG(out), dout, (size_t)F(dsize)(net, out) * sizeof(T));
+        memcpy(DG(out), dout, (size_t)F(dsize)(net, q, out) * sizeof(T));
         net->L[out].stamp = net->stamp;
     }
     for (int i = out; i > 0; i--) {
         struct nl *L = &net->L[i];
         if (!L->run || !wants(net, i) || L->stamp != net->stamp)
             continue;
+        net->n_zero = 0; /* inputs whose gradient this step starts */
         for (int k = 0; k < L->l->n_in; k++) {
             int j = L->in[k];
             if (wants(net, j) && net->L[j].stamp != net->stamp) {
                 if (net->L[j].galias != i)
-                    memset(DG(j), 0, (size_t)F(dsize)(net, j) * sizeof(T));
+                    net->zero[net->n_zero++] = j;
                 net->L[j].stamp = net->stamp;
             }
         }
-        kinds[L->l->op].bwd[TI](net, i);
+        F(run)(net, i, STEP_BWD, bwd_split(net, i));
     }
     if (dx && net->L[0].stamp != net->stamp)
-        memset(dx, 0, (size_t)(net->n * net->L[0].out_size) * sizeof(T));
+        memset(dx, 0, (size_t)(q->n * net->L[0].out_size) * sizeof(T));
     net->dx = NULL;
     return MN_OK;
 }
 
 static void F(relu_pattern)(const struct mn_net *net, uint64_t *words, int64_t wps)
 {
+    const struct part whole = {0}, *q = &whole;
     memset(words, 0, (size_t)(net->n * wps) * sizeof *words);
     for (int s = 0; s < net->n; s++) {
         uint64_t *ws = words + s * wps;
@@ -500,6 +655,7 @@ static void F(bn_stats)(const struct mn_net *net, int layer, double *mean, doubl
 #undef PN
 #undef DG
 #undef DW
+#undef SH
 #endif
 
 #ifndef MN_TMPL_PASS
@@ -507,20 +663,20 @@ static void F(bn_stats)(const struct mn_net *net, int layer, double *mean, doubl
 
 #define K(f, b) {f##_f32, f##_f64}, {b##_f32, b##_f64}
 static const struct kind kinds[MN_OP_COUNT] = {
-    [MN_OP_INPUT] = {K(fwd_none, bwd_none), 0, 0, 0, 0, 0},
-    [MN_OP_CONV2D] = {K(fwd_conv2d, bwd_conv2d), 1, 1, 0, 1, 0},
-    [MN_OP_DWCONV2D] = {K(fwd_dwconv2d, bwd_dwconv2d), 1, 1, 0, 1, 0},
-    [MN_OP_DENSE] = {K(fwd_dense, bwd_dense), 1, 0, 0, 1, 0},
-    [MN_OP_AVGPOOL] = {K(fwd_avgpool, bwd_avgpool), 0, 1, 0, 0, 0},
-    [MN_OP_MAXPOOL] = {K(fwd_maxpool, bwd_maxpool), 0, 1, 0, 1, 1},
-    [MN_OP_GAVGPOOL] = {K(fwd_gavgpool, bwd_gavgpool), 0, 0, 0, 0, 0},
-    [MN_OP_GMAXPOOL] = {K(fwd_gmaxpool, bwd_gmaxpool), 0, 0, 0, 1, 1},
-    [MN_OP_ADD] = {K(fwd_add, bwd_add), 0, 0, 0, 0, 0},
-    [MN_OP_ZERO] = {K(fwd_zero, bwd_none), 0, 0, 0, 0, 0},
-    [MN_OP_RELU] = {K(fwd_identity, bwd_identity), 0, 0, 1, 0, 0},
-    [MN_OP_BATCHNORM] = {K(fwd_identity, bwd_identity), 0, 0, 1, 1, 0},
-    [MN_OP_FLATTEN] = {K(fwd_none, bwd_flatten), 0, 0, 0, 0, 0},
-    [MN_OP_SOFTMAX] = {K(fwd_softmax, bwd_softmax), 0, 0, 0, 0, 1},
+    [MN_OP_INPUT] = {K(fwd_none, bwd_none), 0, 0, 0, 0, 0, 0},
+    [MN_OP_CONV2D] = {K(fwd_conv2d, bwd_conv2d), 1, 1, 0, 1, 0, 0},
+    [MN_OP_DWCONV2D] = {K(fwd_dwconv2d, bwd_dwconv2d), 1, 1, 0, 1, 0, 0},
+    [MN_OP_DENSE] = {K(fwd_dense, bwd_dense), 1, 0, 0, 1, 0, 1},
+    [MN_OP_AVGPOOL] = {K(fwd_avgpool, bwd_avgpool), 0, 1, 0, 0, 0, 0},
+    [MN_OP_MAXPOOL] = {K(fwd_maxpool, bwd_maxpool), 0, 1, 0, 1, 1, 0},
+    [MN_OP_GAVGPOOL] = {K(fwd_gavgpool, bwd_gavgpool), 0, 0, 0, 0, 0, 0},
+    [MN_OP_GMAXPOOL] = {K(fwd_gmaxpool, bwd_gmaxpool), 0, 0, 0, 1, 1, 0},
+    [MN_OP_ADD] = {K(fwd_add, bwd_add), 0, 0, 0, 0, 0, 0},
+    [MN_OP_ZERO] = {K(fwd_zero, bwd_none), 0, 0, 0, 0, 0, 0},
+    [MN_OP_RELU] = {K(fwd_identity, bwd_identity), 0, 0, 1, 0, 0, 0},
+    [MN_OP_BATCHNORM] = {K(fwd_identity, bwd_identity), 0, 0, 1, 1, 0, 0},
+    [MN_OP_FLATTEN] = {K(fwd_none, bwd_flatten), 0, 0, 0, 0, 0, 0},
+    [MN_OP_SOFTMAX] = {K(fwd_softmax, bwd_softmax), 0, 0, 0, 0, 1, 0},
 };
 #undef K
 
@@ -832,6 +988,7 @@ struct mn_net *mn_net_create(const struct mn_graph *g, int max_batch,
     net->esz = net->dt == MN_F64 ? sizeof(double) : sizeof(float);
     net->max_batch = max_batch;
     net->max_passes = opts && opts->max_passes > 1 ? opts->max_passes : 1;
+    net->threads = opts && opts->threads > 1 ? opts->threads : 1;
     int n = gc->n;
     net->L = calloc((size_t)n, sizeof *net->L);
     net->views = calloc((size_t)n * 4, sizeof *net->views);
@@ -918,6 +1075,7 @@ struct mn_net *mn_net_create(const struct mn_graph *g, int max_batch,
             if (l->op == MN_OP_AVGPOOL && L->run)
                 wss = mn_avgpool_ws_size(&L->win);
             L->col_off = cols;
+            L->col_size = cs;
             cols += cs * mb;
             ws = wss > ws ? wss : ws;
         }
@@ -940,6 +1098,12 @@ struct mn_net *mn_net_create(const struct mn_graph *g, int max_batch,
     dpool *= net->max_passes;
     dtmp *= net->max_passes;
     net->grad_rows = opts && opts->per_sample_grads ? max_batch : 1;
+    net->ws_size = ws;
+    net->dtmp_size = dtmp;
+    net->coef_size = coef;
+    ws *= net->threads; /* each thread has its own scratch */
+    dtmp *= net->threads;
+    coef *= net->threads;
     int64_t elems = net->n_params * (1 + net->grad_rows) + act + stats + dpool +
                     (net->keep_cols ? cols : 0) + ws + dtmp + coef;
     net->huge = elems <= HUGE_NET_MAX / (int64_t)net->esz;

@@ -28,6 +28,12 @@
  * different threads at once. Every BLAS call must run single-threaded for scores to
  * be deterministic and for parallelism to stay across candidates: mn_net_create calls
  * openblas_set_num_threads(1) (process-wide, idempotent), so no caller setup is needed.
+ * A network built with opts.threads > 1 runs each layer of a forward or backward on
+ * that many OpenMP threads: the samples split among them (a BN's statistics by
+ * channel), or in mn_net_backward_passes the passes; steps that reduce over the batch
+ * (BN statistics in training-mode backward, batch-summed parameter gradients) and
+ * dense layers run on one. Every element is computed by one thread exactly as without
+ * threads, so results do not depend on the thread count.
  * Results are bit-identical for the same graph, seed, options and input on the same
  * machine and OpenBLAS build (OpenBLAS picks kernels per CPU type, so other CPUs may
  * differ in the last bits). */
@@ -78,6 +84,8 @@ struct mn_net_opts {
                              pool layer. Saves memory and first touches. */
     int max_passes;       /* the most passes mn_net_backward_passes runs at once (0 or
                              1: one); the gradient memory of the layers grows with it */
+    int threads;          /* threads one forward/backward runs on (0 or 1: the calling
+                             thread only); see Threading above */
 };
 
 /* Kinds of parameter tensors, for mn_net_param_views. */

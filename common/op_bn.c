@@ -97,10 +97,10 @@ static inline MN_INLINE void F(row_dsums)(const T *restrict dy, const T *restric
 }
 
 MN_CLONES void F(mn_bn_fwd)(T *y, T *mean, T *var, const T *x, const T *gamma, const T *beta, int n,
-                  int c, int64_t hw)
+                  int c, int64_t hw, int c0, int c1)
 {
     double m = (double)n * hw;
-    for (int ch = 0; ch < c; ch++) {
+    for (int ch = c0; ch < c1; ch++) {
         double s = 0, v = 0;
         for (int i = 0; i < n; i++)
             s += F(row_sum)(x + ((int64_t)i * c + ch) * hw, 0, hw, 0);

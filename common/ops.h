@@ -137,10 +137,11 @@ static inline void mn_gemm_f64(int ta, int tb, int m, int n, int k, double alpha
     void mn_gmaxpool_fwd##S(T *y, const T *x, int n, int c, int64_t hw);                \
     void mn_gmaxpool_bwd##S(T *dx, const T *dy, const T *x, const T *y, int n, int c,   \
                             int64_t hw);                                                 \
-    /* batch norm with batch statistics. y [n][c][hw]; mean, var [c] (outputs: batch    \
-     * mean, biased variance); x [n][c][hw]; gamma, beta [c]. */                         \
+    /* batch norm with batch statistics, channels [c0, c1) of c (each channel is        \
+     * independent). y [n][c][hw]; mean, var [c] (outputs: batch mean, biased          \
+     * variance); x [n][c][hw]; gamma, beta [c]. */                                      \
     void mn_bn_fwd##S(T *y, T *mean, T *var, const T *x, const T *gamma, const T *beta, \
-                      int n, int c, int64_t hw);                                         \
+                      int n, int c, int64_t hw, int c0, int c1);                         \
     /* backward in two halves. mn_bn_bwd_coef runs the reductions of `passes` passes     \
      * (dy [passes][n][c][hw]; pass p's dgamma/dbeta gstride after pass 0's, may be      \
      * NULL, per sample rows pstride apart when pstride) and leaves the coefficients of  \

@@ -84,6 +84,7 @@ struct mn_proxy_config {
     int n;
     int type[N_TYPES];                         /* indices into types, table order */
     struct mn_proxy_settings s[N_TYPES];
+    int threads;                               /* mn_proxies_set_threads; 0 means 1 */
 };
 
 /* ---- settings ---- */
@@ -553,11 +554,11 @@ struct mn_net *mn_proxy_net(struct mn_proxy_ctx *ctx, int max_batch,
     static const enum mn_init schemes[PI_COUNT] = {
         [PI_TORCH] = MN_INIT_TORCH, [PI_FAN_IN] = MN_INIT_KAIMING_FAN_IN,
         [PI_FAN_OUT] = MN_INIT_KAIMING_FAN_OUT, [PI_GAUSSIAN] = MN_INIT_TORCH};
-    struct mn_net_opts o = opts ? *opts : (struct mn_net_opts){MN_F32, 0, 0, 1, 0};
+    struct mn_net_opts o = opts ? *opts : (struct mn_net_opts){MN_F32, 0, 0, 1, 0, 0};
     if (!ctx->net || ctx->net_batch != max_batch || ctx->net_opts.dtype != o.dtype ||
         ctx->net_opts.per_sample_grads != o.per_sample_grads ||
         ctx->net_opts.keep_cols != o.keep_cols || ctx->net_opts.share_acts != o.share_acts ||
-        ctx->net_opts.max_passes != o.max_passes) {
+        ctx->net_opts.max_passes != o.max_passes || ctx->net_opts.threads != o.threads) {
         mn_net_free(ctx->net);
         ctx->net = mn_net_create(ctx->g, max_batch, &o, ctx->err);
         ctx->net_batch = max_batch;
@@ -653,6 +654,11 @@ double mn_proxy_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+void mn_proxies_set_threads(struct mn_proxy_config *c, int threads)
+{
+    c->threads = threads > 1 ? threads : 1;
+}
+
 int mn_proxy_ctx_open(struct mn_proxy_ctx *ctx, const struct mn_proxy_config *c, int i,
                       const struct mn_space *sp, const struct mn_arch *a, const cJSON *base,
                       uint64_t key_hash, uint64_t seed, const struct mn_proxy_trace *trace,
@@ -660,7 +666,8 @@ int mn_proxy_ctx_open(struct mn_proxy_ctx *ctx, const struct mn_proxy_config *c,
 {
     int t = c->type[i], rc;
     *ctx = (struct mn_proxy_ctx){.name = types[t].name, .s = &c->s[t], .seed = seed,
-                                 .key_hash = key_hash, .trace = trace, .err = err};
+                                 .key_hash = key_hash, .trace = trace, .err = err,
+                                 .threads = c->threads > 1 ? c->threads : 1};
     rc = proxy_space(t, &c->s[t], mn_space_name(sp), base, &ctx->own, err);
     if (!rc && (rc = mn_space_lower(ctx->own ? ctx->own : sp, a, &ctx->graph, err)))
         mn_error_prefix_field(err, types[t].name);

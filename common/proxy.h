@@ -73,6 +73,11 @@ int mn_proxies_parse_text(const char *text, struct mn_proxy_config **out,
  * (caller owns); parsing it gives the same config. NULL when out of memory. */
 cJSON *mn_proxies_to_json(const struct mn_proxy_config *c);
 void mn_proxies_free(struct mn_proxy_config *c);
+/* Threads one candidate's proxies may run on (default 1; below 1 means 1). How they
+ * run, not what they compute: values are bit-identical for every count. The ntk proxy
+ * splits its forward and backward passes across them (net.h, Threading); the others
+ * run on the calling thread. Not part of the job spec (mn_proxies_to_json omits it). */
+void mn_proxies_set_threads(struct mn_proxy_config *c, int threads);
 /* A config with every proxy at its defaults, or NULL when out of memory. */
 struct mn_proxy_config *mn_proxies_default(void);
 /* Number of proxies in the config, and the name of the i-th (config order = table

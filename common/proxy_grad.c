@@ -17,7 +17,7 @@
 
 int mn_proxy_synflow(struct mn_proxy_ctx *ctx, double *value)
 {
-    struct mn_net_opts opts = {MN_F64, 0, 0, 1, 0};
+    struct mn_net_opts opts = {MN_F64, 0, 0, 1, 0, 0};
     struct mn_net *net = mn_proxy_net(ctx, 1, &opts);
     if (!net)
         return ctx->err->code;

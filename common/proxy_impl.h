@@ -31,6 +31,7 @@ struct mn_proxy_ctx {
     uint64_t seed;            /* job seed */
     uint64_t key_hash;        /* mn_hash_str of the canonical architecture key */
     int repeat;
+    int threads;                        /* mn_proxies_set_threads, at least 1 */
     const struct mn_proxy_trace *trace; /* may be NULL */
     struct mn_error *err;
     /* The network of the previous repeat, reused when the next asks for the same
@@ -94,7 +95,8 @@ struct mn_ntk_run {
     int n;
     int64_t classes;
     enum mn_ntk_mode mode;
-    float *x, *dout; /* [n][input], [n][classes] */
+    int passes;      /* exact: backward passes per call (PASSES per thread) */
+    float *x, *dout; /* [n][input], [passes][n][classes] */
     double *G, *w;   /* [n][n], [n] */
 };
 int mn_proxy_ntk_setup(struct mn_proxy_ctx *ctx, struct mn_ntk_run *run);

@@ -59,10 +59,10 @@ static int gram(struct mn_net *net, const float *J, int n, double *G)
 #define PASSES 4
 #endif
 
-/* Fills the n gradient rows with J: one backward per sample (exact; PASSES at a time,
- * dout [PASSES][n][classes]) or one backward with per-sample rows (fast). */
+/* Fills the n gradient rows with J: one backward per sample (exact; `group` at a time,
+ * dout [group][n][classes]) or one backward with per-sample rows (fast). */
 static int jacobian(struct mn_net *net, int n, int64_t classes, enum mn_ntk_mode mode,
-                    float *dout)
+                    int group, float *dout)
 {
     int rc;
     mn_net_zero_grad(net);
@@ -72,8 +72,8 @@ static int jacobian(struct mn_net *net, int n, int64_t classes, enum mn_ntk_mode
         return mn_net_backward(net, dout, NULL, MN_BW_PER_SAMPLE);
     }
     int64_t one = n * classes; /* elements of one pass's dout */
-    for (int s = 0; s < n; s += PASSES) {
-        int passes = n - s < PASSES ? n - s : PASSES;
+    for (int s = 0; s < n; s += group) {
+        int passes = n - s < group ? n - s : group;
         memset(dout, 0, (size_t)(passes * one) * sizeof *dout);
         for (int p = 0; p < passes; p++) /* pass p: sample s + p's summed logits */
             for (int64_t k = 0; k < classes; k++)
@@ -87,15 +87,16 @@ static int jacobian(struct mn_net *net, int n, int64_t classes, enum mn_ntk_mode
 int mn_proxy_ntk_setup(struct mn_proxy_ctx *ctx, struct mn_ntk_run *run)
 {
     int n = ctx->s->batch_size, rc;
-    /* exact: one forward serves n backward passes, so keep the im2col columns */
-    int exact = ctx->s->mode == NTK_EXACT;
-    struct mn_net_opts opts = {MN_F32, 1, exact, 1, exact ? PASSES : 1};
+    /* exact: one forward serves n backward passes, so keep the im2col columns; each
+     * thread takes PASSES of a call's passes */
+    int exact = ctx->s->mode == NTK_EXACT, passes = exact ? PASSES * ctx->threads : 1;
+    struct mn_net_opts opts = {MN_F32, 1, exact, 1, passes, ctx->threads};
     *run = (struct mn_ntk_run){.n = n, .classes = mn_proxy_out_size(ctx->g),
-                               .mode = ctx->s->mode};
+                               .mode = ctx->s->mode, .passes = passes};
     if (!(run->net = mn_proxy_net(ctx, n, &opts)))
         return ctx->err->code;
     run->x = malloc((size_t)(n * mn_proxy_in_size(ctx->g)) * sizeof *run->x);
-    run->dout = malloc((size_t)(n * run->classes) * (exact ? PASSES : 1) * sizeof *run->dout);
+    run->dout = malloc((size_t)(n * run->classes) * (size_t)passes * sizeof *run->dout);
     run->G = malloc((size_t)n * (size_t)n * sizeof *run->G);
     run->w = malloc((size_t)n * sizeof *run->w);
     if (!run->x || !run->dout || !run->G || !run->w)
@@ -112,7 +113,7 @@ int mn_proxy_ntk_compute(struct mn_proxy_ctx *ctx, struct mn_ntk_run *run, doubl
     int n = run->n;
     mn_net_set_bn_mode(run->net, run->mode == NTK_FAST ? MN_BN_FROZEN : MN_BN_TRAIN);
     if (!mn_net_forward(run->net, run->x, n) ||
-        jacobian(run->net, n, run->classes, run->mode, run->dout))
+        jacobian(run->net, n, run->classes, run->mode, run->passes, run->dout))
         return mn_error_set(ctx->err, MN_ESTATE, NULL, "engine refused the forward/backward");
     if (gram(run->net, mn_net_grads(run->net), n, run->G))
         return mn_error_set(ctx->err, MN_ENOMEM, NULL, "out of memory");

@@ -54,7 +54,7 @@ int mn_proxy_zen(struct mn_proxy_ctx *ctx, double *value)
     int64_t in = mn_proxy_in_size(ctx->g), d = mn_shape_size(ctx->g->layers[f].out);
     struct mn_net *net = mn_proxy_net(ctx, n, NULL);
     if (net && !mn_net_layer_output(net, f)) { /* f's memory is shared: keep every output */
-        struct mn_net_opts keep = {MN_F32, 0, 0, 0, 0};
+        struct mn_net_opts keep = {MN_F32, 0, 0, 0, 0, 0};
         net = mn_proxy_net(ctx, n, &keep);
     }
     if (!net)

@@ -95,7 +95,7 @@ static double *rnd(int64_t n, struct mn_rng *r)
 
 static struct mn_net *make(const struct mn_graph *g, int batch, enum mn_dtype dt, int ps)
 {
-    struct mn_net_opts o = {dt, ps, 0, 0, 0};
+    struct mn_net_opts o = {dt, ps, 0, 0, 0, 0};
     struct mn_error err;
     struct mn_net *net = mn_net_create(g, batch, &o, &err);
     ck_assert_msg(net != NULL, "%s", err.message);
@@ -447,7 +447,7 @@ START_TEST(errors)
     struct mn_graph *g = unas();
     ck_assert_ptr_null(mn_net_create(g, 0, NULL, &err));
     ck_assert_int_eq(err.code, MN_EINVAL);
-    struct mn_net_opts bad = {(enum mn_dtype)7, 0, 0, 0, 0};
+    struct mn_net_opts bad = {(enum mn_dtype)7, 0, 0, 0, 0, 0};
     ck_assert_ptr_null(mn_net_create(g, 2, &bad, &err));
     struct mn_graph *h = mn_graph_clone(g);
     h->layers[3].out.c = 99; /* inconsistent shape */
@@ -564,7 +564,7 @@ START_TEST(kept_columns_change_nothing)
     int n = 4;
     struct mn_net *net[2];
     for (int k = 0; k < 2; k++) {
-        struct mn_net_opts o = {MN_F32, 1, k, 0, 0};
+        struct mn_net_opts o = {MN_F32, 1, k, 0, 0, 0};
         struct mn_error err;
         net[k] = mn_net_create(g, n, &o, &err);
         ck_assert_msg(net[k] != NULL, "%s", err.message);
@@ -612,7 +612,7 @@ START_TEST(shared_outputs_change_nothing)
         struct mn_graph *g = gs[gi];
         struct mn_net *net[3];
         for (int k = 0; k < 3; k++) {
-            struct mn_net_opts o = {MN_F32, 1, k == 2, k > 0, 0};
+            struct mn_net_opts o = {MN_F32, 1, k == 2, k > 0, 0, 0};
             struct mn_error err;
             net[k] = mn_net_create(g, n, &o, &err);
             ck_assert_msg(net[k] != NULL, "%s", err.message);
@@ -712,7 +712,7 @@ START_TEST(grouped_passes_match_separate_ones)
             enum mn_bn_mode mode = (enum mn_bn_mode)(v / 4);
             struct mn_net *net[2];
             for (int k = 0; k < 2; k++) {
-                struct mn_net_opts o = {MN_F32, 1, keep, share, k ? P : 1};
+                struct mn_net_opts o = {MN_F32, 1, keep, share, k ? P : 1, 0};
                 struct mn_error err;
                 net[k] = mn_net_create(gs[gi], N, &o, &err);
                 ck_assert_msg(net[k] != NULL, "%s", err.message);
@@ -765,6 +765,111 @@ START_TEST(grouped_passes_match_separate_ones)
 }
 END_TEST
 
+/* One network's results for threads_change_nothing: forward output, BN statistics,
+ * then for each backward (batch-summed with dx, per-sample rows with dx, P passes)
+ * the gradients and dx. */
+struct run_out {
+    float *y, *g[3], *dx[2];
+    double *stats;
+    int64_t ny, ng, nx, ns; /* elements of y, of each g, of each dx, of stats */
+};
+
+static void run_all(const struct mn_graph *g, int n, int passes, int keep, enum mn_bn_mode mode,
+                    int threads, const float *x, const float *r, struct run_out *o)
+{
+    struct mn_net_opts opts = {MN_F32, 1, keep, 0, passes, threads};
+    struct mn_error err;
+    struct mn_net *net = mn_net_create(g, n, &opts, &err);
+    ck_assert_msg(net != NULL, "%s", err.message);
+    mn_net_init_params(net, MN_INIT_TORCH, 3);
+    mn_net_set_bn_mode(net, mode);
+    int64_t nx = n * in_size(net), no = n * out_size(net), gs = n * mn_net_n_params(net);
+    const float *y = mn_net_forward(net, x, n);
+    ck_assert_ptr_nonnull(y);
+    o->y = malloc((size_t)no * sizeof *o->y);
+    memcpy(o->y, y, (size_t)no * sizeof *o->y);
+    const struct mn_bn_site *bs;
+    int nb = mn_net_bn_sites(net, &bs);
+    o->ns = 0;
+    for (int k = 0; k < nb; k++)
+        o->ns += 2 * bs[k].channels;
+    o->stats = calloc((size_t)(o->ns ? o->ns : 1), sizeof *o->stats);
+    for (int k = 0, at = 0; mode != MN_BN_OFF && k < nb; at += 2 * bs[k].channels, k++)
+        ck_assert_int_eq(mn_net_bn_stats(net, k, o->stats + at, o->stats + at + bs[k].channels),
+                         0);
+    o->ny = no;
+    o->ng = gs;
+    o->nx = nx;
+    for (int b = 0; b < 3; b++) {
+        o->g[b] = malloc((size_t)gs * sizeof *o->g[b]);
+        mn_net_zero_grad(net);
+        if (b < 2) {
+            o->dx[b] = malloc((size_t)nx * sizeof *o->dx[b]);
+            ck_assert_int_eq(mn_net_backward(net, r, o->dx[b], b ? MN_BW_PER_SAMPLE : 0), 0);
+        } else {
+            ck_assert_int_eq(mn_net_backward_passes(net, r, passes, 0), 0);
+        }
+        memcpy(o->g[b], mn_net_grads(net), (size_t)gs * sizeof *o->g[b]);
+    }
+    mn_net_free(net);
+}
+
+static void run_free(struct run_out *o)
+{
+    free(o->y);
+    free(o->stats);
+    for (int b = 0; b < 3; b++)
+        free(o->g[b]);
+    free(o->dx[0]);
+    free(o->dx[1]);
+}
+
+/* A network on 2 or 3 threads gives bit for bit what it gives on one: forward output
+ * and BN statistics, gradients and dx of batch-summed, per-sample and grouped backward
+ * passes, in every BN mode, with and without kept columns, with a batch that does not
+ * divide evenly (every layer kind, dense included). */
+START_TEST(threads_change_nothing)
+{
+    struct mn_graph *gs[3] = {nb201(3, 1, 8, 4, arch_a), nb201(16, 1, 8, 3, arch_b), unas()};
+    enum { N = 5, P = 3 };
+    for (int gi = 0; gi < 3; gi++)
+        for (int v = 0; v < 2 * MN_BN_COUNT; v++) {
+            int keep = v & 1;
+            enum mn_bn_mode mode = (enum mn_bn_mode)(v / 2);
+            struct mn_rng rng;
+            mn_rng_seed(&rng, 5, (uint64_t)(gi * 100 + v));
+            int64_t nx = N * mn_shape_size(gs[gi]->layers[0].out);
+            int64_t no = N * mn_shape_size(gs[gi]->layers[gs[gi]->output].out);
+            float *x = malloc((size_t)nx * sizeof *x), *r = malloc((size_t)(P * no) * sizeof *r);
+            for (int64_t i = 0; i < nx; i++)
+                x[i] = (float)mn_rng_normal(&rng);
+            for (int64_t i = 0; i < P * no; i++)
+                r[i] = (float)mn_rng_normal(&rng);
+            struct run_out one, many;
+            run_all(gs[gi], N, P, keep, mode, 1, x, r, &one);
+            for (int t = 2; t <= 3; t++) {
+                run_all(gs[gi], N, P, keep, mode, t, x, r, &many);
+                ck_assert_int_eq(memcmp(one.y, many.y, (size_t)one.ny * sizeof(float)), 0);
+                ck_assert_int_eq(memcmp(one.stats, many.stats, (size_t)one.ns * sizeof(double)),
+                                 0);
+                for (int b = 0; b < 3; b++)
+                    ck_assert_msg(memcmp(one.g[b], many.g[b], (size_t)one.ng * sizeof(float)) == 0,
+                                  "graph %d, variant %d, %d threads: backward %d differs", gi, v,
+                                  t, b);
+                for (int b = 0; b < 2; b++)
+                    ck_assert_int_eq(memcmp(one.dx[b], many.dx[b], (size_t)one.nx * sizeof(float)),
+                                     0);
+                run_free(&many);
+            }
+            run_free(&one);
+            free(x);
+            free(r);
+        }
+    for (int gi = 0; gi < 3; gi++)
+        mn_graph_free(gs[gi]);
+}
+END_TEST
+
 Suite *net_suite(void)
 {
     Suite *s = suite_create("net");
@@ -783,6 +888,7 @@ Suite *net_suite(void)
     tcase_add_test(tc, kept_columns_change_nothing);
     tcase_add_test(tc, shared_outputs_change_nothing);
     tcase_add_test(tc, grouped_passes_match_separate_ones);
+    tcase_add_test(tc, threads_change_nothing);
     suite_add_tcase(s, tc);
     return s;
 }

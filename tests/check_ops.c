@@ -493,7 +493,7 @@ static void bn_fwd(struct fd *f)
     const struct bn_ctx *p = f->ctx;
     double m[8], v[8];
     if (!p->frozen) {
-        mn_bn_fwd_f64(f->y, m, v, f->in[0], f->in[1], f->in[2], p->n, p->c, p->hw);
+        mn_bn_fwd_f64(f->y, m, v, f->in[0], f->in[1], f->in[2], p->n, p->c, p->hw, 0, p->c);
         return;
     }
     for (int i = 0; i < p->n; i++) /* the same formula with the statistics fixed */
@@ -516,7 +516,7 @@ static void check_bn(int n, int c, int64_t hw, int frozen)
         f.in[1][k] = 0.5 + mn_rng_uniform(&rng);
     f.ctx = &p;
     f.fwd = bn_fwd;
-    mn_bn_fwd_f64(f.y, mean, var, f.in[0], f.in[1], f.in[2], n, c, hw);
+    mn_bn_fwd_f64(f.y, mean, var, f.in[0], f.in[1], f.in[2], n, c, hw, 0, c);
     /* statistics and normalisation by hand */
     for (int ch = 0; ch < c; ch++) {
         double s = 0, s2 = 0, m = (double)n * hw;

@@ -59,6 +59,15 @@ START_TEST(proxies_match_pytorch)
                          0);
         ck_assert_msg(mn_proxies_compute(pc, sp, a, seed, NULL, v, &err) == 0, "%s: %s",
                       err.field, err.message);
+        /* on two threads: the same bits (net.h, Threading) */
+        struct mn_proxy_value v2[16];
+        mn_proxies_set_threads(pc, 2);
+        ck_assert_int_eq(mn_proxies_compute(pc, sp, a, seed, NULL, v2, &err), 0);
+        mn_proxies_set_threads(pc, 1);
+        for (int i = 0; i < n; i++)
+            ck_assert_msg(memcmp(&v[i].value, &v2[i].value, sizeof v[i].value) == 0,
+                          "%s: %s differs on two threads: %.17g, %.17g", files[_i],
+                          mn_proxies_name(pc, i), v[i].value, v2[i].value);
         const cJSON *exp = cJSON_GetObjectItem(c, "expected");
         for (int i = 0; i < n; i++) {
             const char *name = mn_proxies_name(pc, i);

@@ -1,7 +1,8 @@
 /* check_score.c — `monas-worker score` run as built, and the scoring entry point
  * (scoring.h): output lines with every proxy, the cost figures and flags; output
- * bit-identical across runs and across --threads 1 and 2 (apart from the seconds
- * fields); JSON lines on stdin; one-line errors naming the field. */
+ * bit-identical across runs and across --threads 1 and 2, and for one architecture on
+ * 3 threads (which its ntk proxy then uses) (apart from the seconds fields); JSON lines
+ * on stdin; one-line errors naming the field. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +87,13 @@ START_TEST(identical_across_runs_and_threads)
     strip_times(c, sc, sizeof sc);
     ck_assert_str_eq(sa, sb);
     ck_assert_str_eq(sa, sc);
+    /* One architecture on 3 threads: its line as before. */
+    snprintf(cmd, sizeof cmd, "score --space nb201 --space-settings " SETTINGS " --proxies "
+             PROXIES " --seed 11 --threads 3 " A1);
+    ck_assert_int_eq(run(cmd, NULL, c, sizeof c), 0);
+    strip_times(c, sc, sizeof sc);
+    ck_assert_int_eq(strncmp(sa, sc, strlen(sc)), 0);
+    ck_assert_int_eq(sa[strlen(sc) - 1], '\n');
     /* Another seed changes the proxies, not the cost. */
     cJSON *r[2];
     for (int k = 0; k < 2; k++) {

@@ -2,10 +2,11 @@
  * scoring entry point (scoring.h): every requested zero-cost proxy plus the MCU cost
  * figures, one JSON line per architecture in input order. Candidates are scored in
  * parallel on --threads pthreads (one candidate per thread at a time, BLAS
- * single-threaded inside), so output is bit-identical for any thread count apart from
- * the "seconds" fields. The hidden option --dump DIR writes each candidate's networks,
- * parameters and inputs for the PyTorch fixture generator
- * (tests/fixtures/gen_proxy_fixtures.py). */
+ * single-threaded inside); with fewer candidates than threads, the threads left over
+ * go into each candidate's proxies (mn_proxies_set_threads). Output is bit-identical
+ * for any thread count apart from the "seconds" fields. The hidden option --dump DIR
+ * writes each candidate's networks, parameters and inputs for the PyTorch fixture
+ * generator (tests/fixtures/gen_proxy_fixtures.py). */
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -42,7 +43,9 @@ void mn_cmd_score_help(FILE *out)
             "  --mcu ID              built-in MCU profile (default stm32f746); --mcu list\n"
             "  --mcu-file FILE       a custom MCU profile (JSON)\n"
             "  --seed N              job seed (default 0)\n"
-            "  --threads N           candidates scored in parallel (default 1)\n"
+            "  --threads N           threads (default 1): candidates scored in parallel;\n"
+            "                        with fewer candidates, the ntk proxy of each uses the\n"
+            "                        rest (same scores for every N)\n"
             "  --file FILE           architectures, one per line (text form)\n"
             "  ARCH                  an architecture: the nb201 string or JSON text\n"
             "Without ARCH or --file, reads JSON lines from stdin (one architecture each).\n"
@@ -65,7 +68,7 @@ struct slot {
 struct job {
     const struct opts *o;
     const struct mn_space *sp;
-    const struct mn_proxy_config *pc;
+    struct mn_proxy_config *pc;
     const struct mn_mcu *mcu;
     const struct mn_cli_items *items;
     struct slot *slots;
@@ -174,13 +177,15 @@ static void *worker(void *arg)
     }
 }
 
-/* Scores every item on o->threads threads and prints results in input order as they
+/* Scores every item on o->threads threads (those one candidate at a time leaves idle
+ * go into each candidate's proxies) and prints results in input order as they
  * complete. Returns the number of failures, or -1 when threads cannot start. */
 static int score_all(struct job *jb)
 {
     int n = jb->items->n, nt = jb->o->threads < n ? jb->o->threads : n, failures = 0;
     pthread_t tid[MAX_THREADS];
     int started = 0;
+    mn_proxies_set_threads(jb->pc, nt ? jb->o->threads / nt : 1);
     if (!(jb->slots = calloc((size_t)(n ? n : 1), sizeof *jb->slots)))
         return -1;
     pthread_mutex_init(&jb->mu, NULL);
