@@ -605,8 +605,7 @@ int mn_proxy_inputs(struct mn_proxy_ctx *ctx, int b, int mix, float *x, int n, i
             return rc;
         have_labels = rc > 0;
     } else {
-        for (int64_t i = 0; i < n * size; i++)
-            x[i] = (float)mn_rng_normal(&r);
+        mn_rng_normals(&r, x, n * size, ctx->threads);
     }
     char tag[32];
     snprintf(tag, sizeof tag, "input%d%s", b, mix ? "_mix" : "");

@@ -1,6 +1,7 @@
 /* rng.c — xoshiro256** with splitmix64 seeding (see rng.h). */
 #include "rng.h"
 #include <math.h>
+#include <stdlib.h>
 
 static uint64_t splitmix64(uint64_t *x)
 {
@@ -56,11 +57,38 @@ int mn_rng_range(struct mn_rng *r, int lo, int hi)
     return lo + (int)mn_rng_below(r, (uint64_t)((int64_t)hi - lo + 1));
 }
 
+/* Box-Muller of u1 in (0, 1] (so log is finite) and u2. */
+static double box_muller(double u1, double u2)
+{
+    return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+}
+
 double mn_rng_normal(struct mn_rng *r)
 {
-    double u1 = 1.0 - mn_rng_uniform(r); /* (0, 1] so log is finite */
-    double u2 = mn_rng_uniform(r);
-    return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+    double u1 = 1.0 - mn_rng_uniform(r);
+    return box_muller(u1, mn_rng_uniform(r));
+}
+
+void mn_rng_normals(struct mn_rng *r, float *x, int64_t count, int threads)
+{
+    enum { BLOCK = 4096 }; /* normals per round: uniforms drawn, then transformed */
+    double *u = threads > 1 ? malloc(2 * BLOCK * sizeof *u) : NULL;
+    if (!u) {
+        for (int64_t i = 0; i < count; i++)
+            x[i] = (float)mn_rng_normal(r);
+        return;
+    }
+    for (int64_t at = 0; at < count; at += BLOCK) {
+        int m = count - at < BLOCK ? (int)(count - at) : BLOCK;
+        for (int k = 0; k < m; k++) {
+            u[2 * k] = 1.0 - mn_rng_uniform(r);
+            u[2 * k + 1] = mn_rng_uniform(r);
+        }
+#pragma omp parallel for num_threads(threads) schedule(static)
+        for (int k = 0; k < m; k++)
+            x[at + k] = (float)box_muller(u[2 * k], u[2 * k + 1]);
+    }
+    free(u);
 }
 
 uint64_t mn_hash_str(const char *s)

@@ -21,6 +21,10 @@ uint64_t mn_rng_below(struct mn_rng *r, uint64_t n);
 int mn_rng_range(struct mn_rng *r, int lo, int hi);
 /* Standard normal (Box-Muller on two uniforms; no cached second value). */
 double mn_rng_normal(struct mn_rng *r);
+/* x[i] = (float)mn_rng_normal(r) for i in [0, count): the same values, with the
+ * uniforms drawn in order and the transforms (log, cos: nearly all the time) on
+ * `threads` OpenMP threads. */
+void mn_rng_normals(struct mn_rng *r, float *x, int64_t count, int threads);
 /* 64-bit FNV-1a of a string: turns architecture keys into stream ids. */
 uint64_t mn_hash_str(const char *s);
 
