@@ -77,7 +77,7 @@ int main(int argc, char **argv)
     for (int r = 0; r < runs; r++)
         printf(" %.4f", t[r]);
     qsort(t, (size_t)runs, sizeof *t, cmp_double);
-    printf(" compute_seconds %.4f median %.4f cond %.9g\n", t[0], t[(runs - 1) / 2], cond);
+    printf(" compute_seconds %.4f median %.4f cond %.17g\n", t[0], t[(runs - 1) / 2], cond);
     mn_proxy_ntk_release(&run);
     mn_proxy_ctx_close(&ctx);
     free(t);
