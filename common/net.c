@@ -1238,7 +1238,10 @@ int mn_net_backward_passes_f64(struct mn_net *net, const double *douts, int pass
 
 void mn_net_zero_grad(struct mn_net *net)
 {
-    memset(net->grads, 0, (size_t)(net->n_params * net->grad_rows) * net->esz);
+    size_t row = (size_t)net->n_params * net->esz;
+#pragma omp parallel for num_threads(net->threads) if (net->threads > 1) schedule(static)
+    for (int r = 0; r < net->grad_rows; r++) /* each row by the thread that fills it */
+        memset((char *)net->grads + r * row, 0, row);
 }
 
 /* ---- accessors ---- */

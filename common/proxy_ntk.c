@@ -22,8 +22,9 @@ static int in_j(enum mn_param_kind k)
     return k == MN_PARAM_WEIGHT || k == MN_PARAM_BN_GAMMA;
 }
 
-/* G [n][n] (upper triangle) = J·Jᵀ over the J columns, J rows n_params apart. */
-static int gram(struct mn_net *net, const float *J, int n, double *G)
+/* G [n][n] (upper triangle) = J·Jᵀ over the J columns, J rows n_params apart; the
+ * rows are converted to double on `threads` threads. */
+static int gram(struct mn_net *net, const float *J, int n, double *G, int threads)
 {
     const struct mn_param_view *v;
     int nv = mn_net_param_views(net, &v);
@@ -37,6 +38,7 @@ static int gram(struct mn_net *net, const float *J, int n, double *G)
         int64_t done = 0, count = i < nv && in_j(v[i].kind) ? v[i].count : 0;
         while (done < count || (i == nv && m > 0)) {
             int take = (int)(count - done < CHUNK - m ? count - done : CHUNK - m);
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
             for (int r = 0; r < n; r++)
                 for (int k = 0; k < take; k++)
                     buf[(int64_t)r * CHUNK + m + k] = J[r * ld + v[i].offset + done + k];
@@ -115,7 +117,7 @@ int mn_proxy_ntk_compute(struct mn_proxy_ctx *ctx, struct mn_ntk_run *run, doubl
     if (!mn_net_forward(run->net, run->x, n) ||
         jacobian(run->net, n, run->classes, run->mode, run->passes, run->dout))
         return mn_error_set(ctx->err, MN_ESTATE, NULL, "engine refused the forward/backward");
-    if (gram(run->net, mn_net_grads(run->net), n, run->G))
+    if (gram(run->net, mn_net_grads(run->net), n, run->G, ctx->threads))
         return mn_error_set(ctx->err, MN_ENOMEM, NULL, "out of memory");
     if (mn_proxy_eigvalsh(run->G, n, run->w) == MN_OK)
         *value = run->w[0] > 0 ? run->w[n - 1] / run->w[0] : INFINITY;
