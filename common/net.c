@@ -1240,7 +1240,7 @@ void mn_net_zero_grad(struct mn_net *net)
 {
     size_t row = (size_t)net->n_params * net->esz;
 #pragma omp parallel for num_threads(net->threads) if (net->threads > 1) schedule(static)
-    for (int r = 0; r < net->grad_rows; r++) /* each row by the thread that fills it */
+    for (int r = 0; r < net->grad_rows; r++) /* in fast mode, as the samples are split */
         memset((char *)net->grads + r * row, 0, row);
 }
 
