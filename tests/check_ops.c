@@ -362,15 +362,17 @@ START_TEST(avgpool_backward)
 }
 END_TEST
 
-/* The input rows [*y0, *y1) and columns [*x0, *x1) of output (oy, ox)'s window. */
-static void ref_window(const struct mn_win *d, int oy, int ox, int *y0, int *y1, int *x0,
-                       int *x1)
+/* The input rows [*y0, *y1) and columns [*x0, *x1) of output (oy, ox)'s window; returns
+ * its divisor (kh·kw with count_include_pad, else the real elements). */
+static float ref_window(const struct mn_win *d, int cip, int oy, int ox, int *y0, int *y1,
+                        int *x0, int *x1)
 {
     int a = oy * d->sh - d->pt, b = ox * d->sw - d->pl;
     *y1 = a + d->kh > d->h ? d->h : a + d->kh;
     *x1 = b + d->kw > d->w ? d->w : b + d->kw;
     *y0 = a < 0 ? 0 : a;
     *x0 = b < 0 ? 0 : b;
+    return (float)(cip ? d->kh * d->kw : (*y1 - *y0) * (*x1 - *x0));
 }
 
 /* Float average pool backward gives, bit for bit, what the plain window loops give
@@ -404,9 +406,8 @@ START_TEST(avgpool_backward_order)
                 for (int oy = 0; oy < d->ho; oy++)
                     for (int ox = 0; ox < d->wo; ox++) {
                         int y0, y1, x0, x1;
-                        ref_window(d, oy, ox, &y0, &y1, &x0, &x1);
-                        float g = dy[((int64_t)nc * d->ho + oy) * d->wo + ox] /
-                                  (float)(cip ? d->kh * d->kw : (y1 - y0) * (x1 - x0));
+                        float div = ref_window(d, cip, oy, ox, &y0, &y1, &x0, &x1);
+                        float g = dy[((int64_t)nc * d->ho + oy) * d->wo + ox] / div;
                         for (int iy = y0; iy < y1; iy++)
                             for (int ix = x0; ix < x1; ix++)
                                 want[((int64_t)nc * d->h + iy) * d->w + ix] += g;
@@ -420,12 +421,12 @@ START_TEST(avgpool_backward_order)
                 for (int oy = 0; oy < d->ho; oy++)
                     for (int ox = 0; ox < d->wo; ox++) {
                         int y0, y1, x0, x1;
-                        ref_window(d, oy, ox, &y0, &y1, &x0, &x1);
+                        float div = ref_window(d, cip, oy, ox, &y0, &y1, &x0, &x1);
                         float s = 0;
                         for (int iy = y0; iy < y1; iy++)
                             for (int ix = x0; ix < x1; ix++)
                                 s += got[((int64_t)nc * d->h + iy) * d->w + ix];
-                        s /= (float)(cip ? d->kh * d->kw : (y1 - y0) * (x1 - x0));
+                        s /= div;
                         ck_assert_msg(memcmp(&s, &y[((int64_t)nc * d->ho + oy) * d->wo + ox],
                                              sizeof s) == 0,
                                       "forward geometry %d cip %d", k, cip);
