@@ -4,10 +4,10 @@
  *
  * The inner loops of the direct convolution and the stride-1 pools run on GCC/Clang
  * vector types of 32 bytes (8 floats, 4 doubles): auto-vectorisation spilled
- * register-blocked sums to the stack. On x86-64 the kernels are compiled twice (AVX2,
- * and the SSE2 baseline, which splits each vector into two registers) and the loader
- * picks one per CPU; lane-wise arithmetic is that of scalar code (no FMA contraction in
- * ISO C mode), so both give the same bits.
+ * register-blocked sums to the stack. On x86-64 the kernels are compiled three times
+ * (AVX-512, AVX2, and the SSE2 baseline, which splits each vector into two registers)
+ * and the loader picks one per CPU (ops.h MN_CLONES); lane-wise arithmetic is that of
+ * scalar code (no FMA contraction in ISO C mode), so all give the same bits.
  *
  * A zero-padded plane holds a feature map inside zeros, so that a window's elements are
  * constant offsets from its first one and no loop tests for the border; adding a
