@@ -37,6 +37,7 @@
  * one table of layer kinds (`kinds`) follows it. */
 #include "net.h"
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -930,6 +931,23 @@ static int plan_shared(struct mn_net *net, int share, int64_t *total)
     return rc;
 }
 
+/* The engine's BLAS calls run on the calling thread (net.h). OpenBLAS's pthread build
+ * starts its helper threads when it loads, and an idle helper spins (sched_yield) for
+ * about 0.1 s before it sleeps, sharing the cores with a short process's own threads
+ * (a fast NTK in `monas-worker score --threads 2`: median 78 → 36 ms without it). So
+ * once per process the engine sets one thread and stops the helpers with OpenBLAS's
+ * own shutdown (its fork handler's); the symbol is weak, as builds without a thread
+ * server lack it. A later openblas_set_num_threads would start them again. */
+extern int blas_thread_shutdown_(void) __attribute__((weak));
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+
+static void blas_single(void)
+{
+    openblas_set_num_threads(1);
+    if (blas_thread_shutdown_)
+        blas_thread_shutdown_();
+}
+
 #define HUGE_PAGE ((size_t)2 << 20)
 #define HUGE_NET_MAX ((int64_t)256 << 20)
 
@@ -1120,7 +1138,7 @@ struct mn_net *mn_net_create(const struct mn_graph *g, int max_batch,
         !(net->ws = zalloc(net, ws, 0)) || !(net->dtmp = zalloc(net, dtmp, 0)) ||
         !(net->coef = zalloc(net, coef, 0)))
         goto nomem;
-    openblas_set_num_threads(1);
+    pthread_once(&blas_once, blas_single);
     return net;
 nomem:
     mn_error_set(err, MN_ENOMEM, NULL, "out of memory building the network");

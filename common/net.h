@@ -26,8 +26,10 @@
  *
  * Threading: a network is not shared between threads; different networks may run in
  * different threads at once. Every BLAS call must run single-threaded for scores to
- * be deterministic and for parallelism to stay across candidates: mn_net_create calls
- * openblas_set_num_threads(1) (process-wide, idempotent), so no caller setup is needed.
+ * be deterministic and for parallelism to stay across candidates: the first
+ * mn_net_create calls openblas_set_num_threads(1) and stops OpenBLAS's idle helper
+ * threads (process-wide), so no caller setup is needed; callers must not raise
+ * OpenBLAS's thread count afterwards.
  * A network built with opts.threads > 1 runs each layer of a forward or backward on
  * that many OpenMP threads: the samples split among them (a BN's statistics by
  * channel), or in mn_net_backward_passes the passes; steps that reduce over the batch
