@@ -2,7 +2,7 @@
  * gradient of that sample's summed logits with respect to every conv/dense weight and
  * BN gamma (TE-NAS takes the parameters named "weight"; biases and BN betas are out);
  * the proxy is λmax/λmin of J·Jᵀ, eigenvalues from LAPACK's dsyevd, J·Jᵀ accumulated
- * in double with dsyrk over column blocks.
+ * in double with dsyrk over column blocks (two partial sums, on two threads).
  *
  * Modes: "exact" runs one forward in BN training mode and one backward per sample
  * through it (the batch statistics couple the samples, as in TE-NAS's per-sample
@@ -15,43 +15,80 @@
 #include <string.h>
 #include "proxy_impl.h"
 
-#define CHUNK 1024 /* columns converted to double per dsyrk */
+#define CHUNK 1024 /* J columns converted to double per dsyrk */
+#define SUMS 2     /* partial sums of J·Jᵀ: chunk c goes to sum c % SUMS */
 
 static int in_j(enum mn_param_kind k)
 {
     return k == MN_PARAM_WEIGHT || k == MN_PARAM_BN_GAMMA;
 }
 
-/* G [n][n] (upper triangle) = J·Jᵀ over the J columns, J rows n_params apart; the
- * rows are converted to double on `threads` threads. */
+/* One run of J columns: `count` parameters from `offset` of each J row. */
+struct span {
+    int64_t offset, count;
+};
+
+/* buf [n][CHUNK] ← columns [from, from + take) of the J columns (the spans one after
+ * another), in double. */
+static void fill(double *buf, const float *J, int64_t ld, int n, const struct span *sp,
+                 int64_t from, int take)
+{
+    int m = 0;
+    for (; m < take; sp++) {
+        if (from >= sp->count) {
+            from -= sp->count;
+            continue;
+        }
+        int k = (int)(sp->count - from < take - m ? sp->count - from : take - m);
+        for (int r = 0; r < n; r++)
+            for (int q = 0; q < k; q++)
+                buf[(int64_t)r * CHUNK + m + q] = J[r * ld + sp->offset + from + q];
+        m += k;
+        from = 0;
+    }
+}
+
+/* G [n][n] (upper triangle) = J·Jᵀ over the J columns, J rows n_params apart: the
+ * chunks of CHUNK columns are summed by dsyrk into SUMS partial sums, each on its own
+ * thread when there are several (the sums add their chunks in order and are added
+ * last in order, so the result does not depend on the thread count). */
 static int gram(struct mn_net *net, const float *J, int n, double *G, int threads)
 {
     const struct mn_param_view *v;
-    int nv = mn_net_param_views(net, &v);
-    int64_t ld = mn_net_n_params(net);
-    double *buf = malloc((size_t)n * CHUNK * sizeof *buf);
-    if (!buf)
+    int nv = mn_net_param_views(net, &v), ns = 0;
+    int64_t ld = mn_net_n_params(net), total = 0, nn = (int64_t)n * n;
+    struct span *sp = malloc((size_t)(nv + 1) * sizeof *sp);
+    double *buf = malloc((size_t)SUMS * (size_t)n * CHUNK * sizeof *buf);
+    double *part = calloc((size_t)(SUMS - 1) * (size_t)nn, sizeof *part);
+    if (!sp || !buf || !part) {
+        free(sp);
+        free(buf);
+        free(part);
         return MN_ENOMEM;
-    memset(G, 0, (size_t)n * (size_t)n * sizeof *G);
-    int m = 0;
-    for (int i = 0; i <= nv; i++) {
-        int64_t done = 0, count = i < nv && in_j(v[i].kind) ? v[i].count : 0;
-        while (done < count || (i == nv && m > 0)) {
-            int take = (int)(count - done < CHUNK - m ? count - done : CHUNK - m);
-#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
-            for (int r = 0; r < n; r++)
-                for (int k = 0; k < take; k++)
-                    buf[(int64_t)r * CHUNK + m + k] = J[r * ld + v[i].offset + done + k];
-            done += take;
-            m += take;
-            if (m == CHUNK || (i == nv && m > 0)) {
-                cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, n, m, 1.0, buf, CHUNK,
-                            1.0, G, n);
-                m = 0;
-            }
+    }
+    for (int i = 0; i < nv; i++)
+        if (in_j(v[i].kind) && v[i].count > 0) {
+            sp[ns++] = (struct span){v[i].offset, v[i].count};
+            total += v[i].count;
+        }
+    memset(G, 0, (size_t)nn * sizeof *G);
+    int nt = threads < SUMS ? threads : SUMS;
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static, 1)
+    for (int s = 0; s < SUMS; s++) {
+        double *b = buf + (int64_t)s * n * CHUNK, *g = s ? part + (s - 1) * nn : G;
+        for (int64_t from = (int64_t)s * CHUNK; from < total; from += SUMS * CHUNK) {
+            int take = (int)(total - from < CHUNK ? total - from : CHUNK);
+            fill(b, J, ld, n, sp, from, take);
+            cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, n, take, 1.0, b, CHUNK,
+                        1.0, g, n);
         }
     }
+    for (int s = 1; s < SUMS; s++)
+        for (int64_t e = 0; e < nn; e++)
+            G[e] += part[(s - 1) * nn + e];
+    free(sp);
     free(buf);
+    free(part);
     return MN_OK;
 }
 
