@@ -69,24 +69,30 @@ double mn_rng_normal(struct mn_rng *r)
     return box_muller(u1, mn_rng_uniform(r));
 }
 
+/* Both normals of one Box-Muller pair into x[0] and, when `two`, x[1]. */
+static void box_muller_pair(double u1, double u2, float *x, int two)
+{
+    double rho = sqrt(-2.0 * log(u1)), theta = 2.0 * M_PI * u2;
+    x[0] = (float)(rho * cos(theta));
+    if (two)
+        x[1] = (float)(rho * sin(theta));
+}
+
 void mn_rng_normals(struct mn_rng *r, float *x, int64_t count, int threads)
 {
-    enum { BLOCK = 4096 }; /* normals per round: uniforms drawn, then transformed */
-    double *u = threads > 1 ? malloc(2 * BLOCK * sizeof *u) : NULL;
-    if (!u) {
-        for (int64_t i = 0; i < count; i++)
-            x[i] = (float)mn_rng_normal(r);
-        return;
-    }
-    for (int64_t at = 0; at < count; at += BLOCK) {
-        int m = count - at < BLOCK ? (int)(count - at) : BLOCK;
+    enum { BLOCK = 4096 }; /* pairs per round: uniforms drawn, then transformed */
+    double *u = malloc(2 * BLOCK * sizeof *u), one[2];
+    int64_t pairs = (count + 1) / 2;
+    for (int64_t at = 0; at < pairs; at += u ? BLOCK : 1) {
+        int m = !u ? 1 : pairs - at < BLOCK ? (int)(pairs - at) : BLOCK;
+        double *v = u ? u : one;
         for (int k = 0; k < m; k++) {
-            u[2 * k] = 1.0 - mn_rng_uniform(r);
-            u[2 * k + 1] = mn_rng_uniform(r);
+            v[2 * k] = 1.0 - mn_rng_uniform(r);
+            v[2 * k + 1] = mn_rng_uniform(r);
         }
-#pragma omp parallel for num_threads(threads) schedule(static)
+#pragma omp parallel for num_threads(threads) if (threads > 1 && m > 1) schedule(static)
         for (int k = 0; k < m; k++)
-            x[at + k] = (float)box_muller(u[2 * k], u[2 * k + 1]);
+            box_muller_pair(v[2 * k], v[2 * k + 1], x + 2 * (at + k), 2 * (at + k) + 1 < count);
     }
     free(u);
 }

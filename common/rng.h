@@ -21,9 +21,11 @@ uint64_t mn_rng_below(struct mn_rng *r, uint64_t n);
 int mn_rng_range(struct mn_rng *r, int lo, int hi);
 /* Standard normal (Box-Muller on two uniforms; no cached second value). */
 double mn_rng_normal(struct mn_rng *r);
-/* x[i] = (float)mn_rng_normal(r) for i in [0, count): the same values, with the
- * uniforms drawn in order and the transforms (log, cos: nearly all the time) on
- * `threads` OpenMP threads. */
+/* count standard normals into x, both of each Box-Muller pair: pair k takes two
+ * uniforms in order, u1 = 1 − mn_rng_uniform, u2 = mn_rng_uniform, and gives x[2k] =
+ * ρ·cos θ and x[2k+1] = ρ·sin θ (ρ = √(−2 ln u1), θ = 2π·u2, in double, then rounded);
+ * an odd count drops the last sine. Half the logarithms of single draws; the
+ * transforms run on `threads` OpenMP threads, with the same values on any number. */
 void mn_rng_normals(struct mn_rng *r, float *x, int64_t count, int threads);
 /* 64-bit FNV-1a of a string: turns architecture keys into stream ids. */
 uint64_t mn_hash_str(const char *s);
