@@ -934,7 +934,7 @@ static int plan_shared(struct mn_net *net, int share, int64_t *total)
 /* The engine's BLAS calls run on the calling thread (net.h). OpenBLAS's pthread build
  * starts its helper threads when it loads, and an idle helper spins (sched_yield) for
  * about 0.1 s before it sleeps, sharing the cores with a short process's own threads
- * (a fast NTK in `monas-worker score --threads 2`: median 78 → 36 ms without it). So
+ * (a fast NTK in `monas-worker score --threads 2`: median of 15 runs 78 → 40 ms). So
  * once per process the engine sets one thread and stops the helpers with OpenBLAS's
  * own shutdown (its fork handler's); the symbol is weak, as builds without a thread
  * server lack it. A later openblas_set_num_threads would start them again. */

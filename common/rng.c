@@ -91,8 +91,10 @@ void mn_rng_normals(struct mn_rng *r, float *x, int64_t count, int threads)
             v[2 * k + 1] = mn_rng_uniform(r);
         }
 #pragma omp parallel for num_threads(threads) if (threads > 1 && m > 1) schedule(static)
-        for (int k = 0; k < m; k++)
-            box_muller_pair(v[2 * k], v[2 * k + 1], x + 2 * (at + k), 2 * (at + k) + 1 < count);
+        for (int k = 0; k < m; k++) {
+            int64_t i = 2 * (at + k); /* this pair's first normal */
+            box_muller_pair(v[2 * k], v[2 * k + 1], x + i, i + 1 < count);
+        }
     }
     free(u);
 }
