@@ -40,8 +40,7 @@ static double sgemm_peak(int n)
         b[i] = (float)(i % 5) - 2;
         c[i] = 0;
     }
-    openblas_set_num_threads(1);
-    double best = 1e9;
+    double best = 1e9; /* BLAS is single-threaded: main built a network first (net.h) */
     for (int k = 0; k < 3; k++) {
         double t = now();
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);

@@ -28,8 +28,8 @@
  * different threads at once. Every BLAS call must run single-threaded for scores to
  * be deterministic and for parallelism to stay across candidates: the first
  * mn_net_create calls openblas_set_num_threads(1) and stops OpenBLAS's idle helper
- * threads (process-wide), so no caller setup is needed; callers must not raise
- * OpenBLAS's thread count afterwards.
+ * threads (process-wide), so no caller setup is needed; callers must not call
+ * openblas_set_num_threads afterwards (it starts the helpers again).
  * A network built with opts.threads > 1 runs each layer of a forward or backward on
  * that many OpenMP threads: the samples split among them (a BN's statistics by
  * channel), or in mn_net_backward_passes the passes; steps that reduce over the batch
