@@ -81,11 +81,10 @@ static void box_muller_pair(double u1, double u2, float *x, int two)
 void mn_rng_normals(struct mn_rng *r, float *x, int64_t count, int threads)
 {
     enum { BLOCK = 4096 }; /* pairs per round: uniforms drawn, then transformed */
-    double *u = malloc(2 * BLOCK * sizeof *u), one[2];
-    int64_t pairs = (count + 1) / 2;
-    for (int64_t at = 0; at < pairs; at += u ? BLOCK : 1) {
-        int m = !u ? 1 : pairs - at < BLOCK ? (int)(pairs - at) : BLOCK;
-        double *v = u ? u : one;
+    double one[2], *u = malloc(2 * BLOCK * sizeof *u), *v = u ? u : one; /* one: no memory */
+    int64_t pairs = (count + 1) / 2, block = u ? BLOCK : 1;
+    for (int64_t at = 0; at < pairs; at += block) {
+        int m = (int)(pairs - at < block ? pairs - at : block);
         for (int k = 0; k < m; k++) {
             v[2 * k] = 1.0 - mn_rng_uniform(r);
             v[2 * k + 1] = mn_rng_uniform(r);
