@@ -69,33 +69,41 @@ double mn_rng_normal(struct mn_rng *r)
     return box_muller(u1, mn_rng_uniform(r));
 }
 
-/* Both normals of one Box-Muller pair into x[0] and, when `two`, x[1]. */
-static void box_muller_pair(double u1, double u2, float *x, int two)
+/* Marsaglia's polar method: the accepted point (u, v) of the unit disc with s = u² + v²
+ * gives x[0] = u·f and, when `two`, x[1] = v·f, f = √(−2 ln s / s). */
+static void polar_pair(double u, double v, double s, float *x, int two)
 {
-    double rho = sqrt(-2.0 * log(u1)), theta = 2.0 * M_PI * u2;
-    x[0] = (float)(rho * cos(theta));
+    double f = sqrt(-2.0 * log(s) / s);
+    x[0] = (float)(u * f);
     if (two)
-        x[1] = (float)(rho * sin(theta));
+        x[1] = (float)(v * f);
 }
 
 void mn_rng_normals(struct mn_rng *r, float *x, int64_t count, int threads)
 {
-    enum { BLOCK = 4096 }; /* pairs per round: uniforms drawn, then transformed */
-    double one[2], *u = malloc(2 * BLOCK * sizeof *u), *v = u ? u : one; /* one: no memory */
-    int64_t pairs = (count + 1) / 2, block = u ? BLOCK : 1;
+    enum { BLOCK = 4096 }; /* pairs per round: points drawn, then transformed */
+    double one[3], *p = malloc(3 * BLOCK * sizeof *p), *q = p ? p : one; /* one: no memory */
+    int64_t pairs = (count + 1) / 2, block = p ? BLOCK : 1;
     for (int64_t at = 0; at < pairs; at += block) {
         int m = (int)(pairs - at < block ? pairs - at : block);
         for (int k = 0; k < m; k++) {
-            v[2 * k] = 1.0 - mn_rng_uniform(r);
-            v[2 * k + 1] = mn_rng_uniform(r);
+            double u, v, s;
+            do {
+                u = 2.0 * mn_rng_uniform(r) - 1.0;
+                v = 2.0 * mn_rng_uniform(r) - 1.0;
+                s = u * u + v * v;
+            } while (s >= 1.0 || s == 0.0);
+            q[3 * k] = u;
+            q[3 * k + 1] = v;
+            q[3 * k + 2] = s;
         }
 #pragma omp parallel for num_threads(threads) if (threads > 1 && m > 1) schedule(static)
         for (int k = 0; k < m; k++) {
             int64_t i = 2 * (at + k); /* this pair's first normal */
-            box_muller_pair(v[2 * k], v[2 * k + 1], x + i, i + 1 < count);
+            polar_pair(q[3 * k], q[3 * k + 1], q[3 * k + 2], x + i, i + 1 < count);
         }
     }
-    free(u);
+    free(p);
 }
 
 uint64_t mn_hash_str(const char *s)

@@ -27,7 +27,7 @@
 /* Bumped whenever any score of any architecture could change (proxy definitions,
  * defaults, seeding, engine numerics, cost model). Results carry it; the coordinator
  * refuses results of another version. */
-#define MN_SCORING_VERSION "3"
+#define MN_SCORING_VERSION "4"
 
 /* Scores architecture a of space sp. mcu may be NULL (no "cost" member); trace may be
  * NULL (proxy.h). Returns a new object the caller owns, or NULL with err set (field
