@@ -40,7 +40,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
+#include "netmem.h"
 #include "ops.h"
 #include "rng.h"
 #ifdef _OPENMP
@@ -83,18 +83,20 @@ struct nl {
     unsigned stamp;                   /* backward pass in which d was zeroed */
 };
 
+#define N_BUF 9
+
 struct mn_net {
     struct mn_graph *g;
     struct nl *L;
     enum mn_dtype dt;
     size_t esz;
-    int max_batch, n, grad_rows, keep_cols, huge, threads;
+    int max_batch, n, grad_rows, keep_cols, threads;
     int max_passes, passes, prow;     /* backward passes per call: the most, this call's,
                                          and the gradient row of its first pass */
     int64_t n_params;
-    void *params, *grads, *act, *stats, *dpool, *col, *ws, *dtmp, *coef;
+    void *params, *grads, *act, *stats, *dpool, *col, *ws, *dtmp, *coef; /* buf[k].p */
+    struct mn_block buf[N_BUF]; /* the buffers above, in that order (netmem.h) */
     int64_t ws_size, dtmp_size, coef_size; /* elements of one thread's ws, dtmp, coef */
-    int64_t bytes;
     struct mn_param_view *views;
     int n_views;
     struct mn_relu_site *relus;
@@ -948,40 +950,7 @@ static void blas_single(void)
         blas_thread_shutdown_();
 }
 
-#define HUGE_PAGE ((size_t)2 << 20)
 #define HUGE_NET_MAX ((int64_t)256 << 20)
-
-/* A buffer, zero-filled when `zero` (parameters and gradients; every other buffer is
- * written before it is read). Large ones are not cleared unless asked and, in a
- * network of at most HUGE_NET_MAX bytes (net->huge), aligned to 2 MiB and advised for
- * transparent huge pages: a network's buffers are first touched by its first forward
- * and backward, and with 4 KiB pages the page faults took a quarter of a fast NTK
- * (73 MB network: forward 51 → 29 ms); for a 700 MB full-size NB201 network huge
- * pages measured slower (snip + grad_norm 4.4 → 5.6 s CPU), hence the bound. */
-static void *zalloc(struct mn_net *net, int64_t elems, int zero)
-{
-    size_t bytes = (size_t)(elems > 0 ? elems : 1) * net->esz;
-    if (bytes < HUGE_PAGE) {
-        void *p = calloc(1, bytes);
-        net->bytes += p ? (int64_t)bytes : 0;
-        return p;
-    }
-    void *p;
-    if (net->huge) {
-        bytes = (bytes + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
-        if (!(p = aligned_alloc(HUGE_PAGE, bytes)))
-            return NULL;
-#ifdef MADV_HUGEPAGE
-        madvise(p, bytes, MADV_HUGEPAGE); /* advice only: 4 KiB pages if refused */
-#endif
-    } else if (!(p = malloc(bytes))) {
-        return NULL;
-    }
-    if (zero)
-        memset(p, 0, bytes);
-    net->bytes += (int64_t)bytes;
-    return p;
-}
 
 struct mn_net *mn_net_create(const struct mn_graph *g, int max_batch,
                              const struct mn_net_opts *opts, struct mn_error *err)
@@ -1124,20 +1093,27 @@ struct mn_net *mn_net_create(const struct mn_graph *g, int max_batch,
     coef *= net->threads;
     int64_t elems = net->n_params * (1 + net->grad_rows) + act + stats + dpool +
                     (net->keep_cols ? cols : 0) + ws + dtmp + coef;
-    net->huge = elems <= HUGE_NET_MAX / (int64_t)net->esz;
     if (elems > MAX_BYTES / (int64_t)net->esz) {
         mn_error_set(err, MN_ETOOBIG, NULL, "network needs more than %lld bytes",
                      (long long)MAX_BYTES);
         goto fail;
     }
-    if (!(net->params = zalloc(net, net->n_params, 1)) ||
-        !(net->grads = zalloc(net, net->n_params * net->grad_rows, 1)) ||
-        !(net->act = zalloc(net, act, 0)) || !(net->stats = zalloc(net, stats, 0)) ||
-        !(net->dpool = zalloc(net, dpool, 0)) ||
-        !(net->col = zalloc(net, net->keep_cols ? cols : 0, 0)) ||
-        !(net->ws = zalloc(net, ws, 0)) || !(net->dtmp = zalloc(net, dtmp, 0)) ||
-        !(net->coef = zalloc(net, coef, 0)))
-        goto nomem;
+    /* Parameters and gradients start at zero; every other buffer is written before it
+     * is read. Huge pages, for a network of at most HUGE_NET_MAX bytes: its buffers are
+     * first touched by its first forward and backward, and with 4 KiB pages the page
+     * faults took a quarter of a fast NTK (73 MB network: forward 51 → 29 ms); for a
+     * 700 MB full-size NB201 network huge pages measured slower (snip + grad_norm 4.4 →
+     * 5.6 s CPU), hence the bound. */
+    void **bufs[N_BUF] = {&net->params, &net->grads, &net->act, &net->stats, &net->dpool,
+                          &net->col, &net->ws, &net->dtmp, &net->coef};
+    const int64_t sizes[N_BUF] = {net->n_params, net->n_params * net->grad_rows, act, stats,
+                                  dpool, net->keep_cols ? cols : 0, ws, dtmp, coef};
+    int huge = elems <= HUGE_NET_MAX / (int64_t)net->esz;
+    for (int k = 0; k < N_BUF; k++) {
+        if (mn_netmem_get(&net->buf[k], (size_t)sizes[k] * net->esz, huge, k < 2))
+            goto nomem;
+        *bufs[k] = net->buf[k].p;
+    }
     pthread_once(&blas_once, blas_single);
     return net;
 nomem:
@@ -1154,15 +1130,7 @@ void mn_net_free(struct mn_net *net)
 {
     if (!net)
         return;
-    free(net->params);
-    free(net->grads);
-    free(net->act);
-    free(net->stats);
-    free(net->dpool);
-    free(net->col);
-    free(net->ws);
-    free(net->dtmp);
-    free(net->coef);
+    mn_netmem_put(net->buf, N_BUF);
     free(net->views);
     free(net->relus);
     free(net->bns);
@@ -1383,6 +1351,9 @@ int mn_net_bn_stats(const struct mn_net *net, int site, double *mean, double *va
 
 int64_t mn_net_memory_bytes(const struct mn_net *net)
 {
-    return (int64_t)sizeof *net + net->bytes;
+    int64_t bytes = (int64_t)sizeof *net;
+    for (int k = 0; k < N_BUF; k++)
+        bytes += (int64_t)net->buf[k].cap;
+    return bytes;
 }
 #endif

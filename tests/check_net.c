@@ -4,13 +4,15 @@
  * (branch merged by Add, depthwise, asymmetric padding, pools, dense, softmax);
  * per-sample gradients; BN modes and statistics; ReLU patterns; initialisation;
  * determinism; errors; memory reuse; duplicate layers computed once; kept im2col
- * columns; shared outputs (share_acts). */
+ * columns; shared outputs (share_acts); threads; memory from the pool of an earlier
+ * network. */
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include "net.h"
+#include "netmem.h"
 #include "rng.h"
 #include "space.h"
 
@@ -772,15 +774,26 @@ struct run_out {
     float *y, *g[3], *dx[2];
     double *stats;
     int64_t ny, ng, nx, ns; /* elements of y, of each g, of each dx, of stats */
+    int taken;              /* blocks the network took from the thread's pool */
 };
+
+static int pooled_blocks(void)
+{
+    int n;
+    size_t bytes;
+    mn_netmem_pooled(&n, &bytes);
+    return n;
+}
 
 static void run_all(const struct mn_graph *g, int n, int passes, int keep, enum mn_bn_mode mode,
                     int threads, const float *x, const float *r, struct run_out *o)
 {
     struct mn_net_opts opts = {MN_F32, 1, keep, 0, passes, threads};
     struct mn_error err;
+    int pooled = pooled_blocks();
     struct mn_net *net = mn_net_create(g, n, &opts, &err);
     ck_assert_msg(net != NULL, "%s", err.message);
+    o->taken = pooled - pooled_blocks();
     mn_net_init_params(net, MN_INIT_TORCH, 3);
     mn_net_set_bn_mode(net, mode);
     int64_t nx = n * in_size(net), no = n * out_size(net), gs = n * mn_net_n_params(net);
@@ -824,6 +837,18 @@ static void run_free(struct run_out *o)
     free(o->dx[1]);
 }
 
+/* The two runs' results are the same bits. */
+static void same_runs(const struct run_out *a, const struct run_out *b)
+{
+    ck_assert_int_eq(memcmp(a->y, b->y, (size_t)a->ny * sizeof(float)), 0);
+    ck_assert_int_eq(memcmp(a->stats, b->stats, (size_t)a->ns * sizeof(double)), 0);
+    for (int k = 0; k < 3; k++)
+        ck_assert_msg(memcmp(a->g[k], b->g[k], (size_t)a->ng * sizeof(float)) == 0,
+                      "backward %d differs", k);
+    for (int k = 0; k < 2; k++)
+        ck_assert_int_eq(memcmp(a->dx[k], b->dx[k], (size_t)a->nx * sizeof(float)), 0);
+}
+
 /* A network on 2 or 3 threads gives bit for bit what it gives on one: forward output
  * and BN statistics, gradients and dx of batch-summed, per-sample and grouped backward
  * passes, in every BN mode, with and without kept columns, with a batch that does not
@@ -849,16 +874,7 @@ START_TEST(threads_change_nothing)
             run_all(gs[gi], N, P, keep, mode, 1, x, r, &one);
             for (int t = 2; t <= 3; t++) {
                 run_all(gs[gi], N, P, keep, mode, t, x, r, &many);
-                ck_assert_int_eq(memcmp(one.y, many.y, (size_t)one.ny * sizeof(float)), 0);
-                ck_assert_int_eq(memcmp(one.stats, many.stats, (size_t)one.ns * sizeof(double)),
-                                 0);
-                for (int b = 0; b < 3; b++)
-                    ck_assert_msg(memcmp(one.g[b], many.g[b], (size_t)one.ng * sizeof(float)) == 0,
-                                  "graph %d, variant %d, %d threads: backward %d differs", gi, v,
-                                  t, b);
-                for (int b = 0; b < 2; b++)
-                    ck_assert_int_eq(memcmp(one.dx[b], many.dx[b], (size_t)one.nx * sizeof(float)),
-                                     0);
+                same_runs(&one, &many);
                 run_free(&many);
             }
             run_free(&one);
@@ -867,6 +883,45 @@ START_TEST(threads_change_nothing)
         }
     for (int gi = 0; gi < 3; gi++)
         mn_graph_free(gs[gi]);
+}
+END_TEST
+
+/* A network built on the memory of an earlier, different one (netmem.h: the thread's
+ * pool of large blocks, which still hold that network's values) gives bit for bit what
+ * it gives on fresh memory, in every BN mode. */
+START_TEST(pooled_memory_changes_nothing)
+{
+    struct mn_graph *ga = nb201(8, 1, 32, 10, arch_a), *gb = nb201(8, 1, 32, 10, arch_b);
+    enum { N = 6, P = 2 };
+    int64_t nx = N * mn_shape_size(ga->layers[0].out);
+    int64_t no = N * mn_shape_size(ga->layers[ga->output].out);
+    float *x = malloc((size_t)nx * sizeof *x), *r = malloc((size_t)(P * no) * sizeof *r);
+    struct mn_rng rng;
+    mn_rng_seed(&rng, 6, 1);
+    for (int64_t i = 0; i < nx; i++)
+        x[i] = (float)mn_rng_normal(&rng);
+    for (int64_t i = 0; i < P * no; i++)
+        r[i] = (float)mn_rng_normal(&rng);
+    for (int mode = 0; mode < MN_BN_COUNT; mode++) {
+        struct run_out fresh, other, again;
+        mn_netmem_trim();
+        run_all(ga, N, P, 1, (enum mn_bn_mode)mode, 1, x, r, &fresh);
+        ck_assert_int_eq(fresh.taken, 0);
+        ck_assert_int_gt(pooled_blocks(), 0); /* its large buffers were kept */
+        run_all(gb, N, P, 1, (enum mn_bn_mode)mode, 1, x, r, &other);
+        ck_assert_int_gt(other.taken, 0);
+        run_all(ga, N, P, 1, (enum mn_bn_mode)mode, 1, x, r, &again);
+        ck_assert_int_gt(again.taken, 0);
+        same_runs(&fresh, &again);
+        run_free(&fresh);
+        run_free(&other);
+        run_free(&again);
+    }
+    mn_netmem_trim();
+    free(x);
+    free(r);
+    mn_graph_free(ga);
+    mn_graph_free(gb);
 }
 END_TEST
 
@@ -889,6 +944,7 @@ Suite *net_suite(void)
     tcase_add_test(tc, shared_outputs_change_nothing);
     tcase_add_test(tc, grouped_passes_match_separate_ones);
     tcase_add_test(tc, threads_change_nothing);
+    tcase_add_test(tc, pooled_memory_changes_nothing);
     suite_add_tcase(s, tc);
     return s;
 }
