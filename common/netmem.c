@@ -15,11 +15,21 @@
 #endif
 
 #define MAX_POOLED 32 /* blocks a pool holds, oldest first */
+#define MAX_KEPT 4    /* kept items a pool holds */
+#define MAX_KEY 64    /* bytes of a kept item's key */
+
+/* An item mn_netmem_keep copied: key then data in one allocation. */
+struct kept {
+    unsigned char *mem;
+    size_t key_len, bytes;
+};
 
 struct pool {
     struct mn_block b[MAX_POOLED];
     int n;
     size_t bytes;
+    struct kept k[MAX_KEPT];
+    int next_kept; /* the slot the next item replaces */
 };
 
 static pthread_key_t key;
@@ -37,6 +47,8 @@ static void pool_destroy(void *arg)
     struct pool *pl = arg;
     for (int i = 0; i < pl->n; i++)
         release(&pl->b[i]);
+    for (int i = 0; i < MAX_KEPT; i++)
+        free(pl->k[i].mem);
     free(pl);
 }
 
@@ -153,4 +165,37 @@ void mn_netmem_pooled(int *blocks, size_t *bytes)
     struct pool *pl = pool_of_thread(0);
     *blocks = pl ? pl->n : 0;
     *bytes = pl ? pl->bytes : 0;
+}
+
+/* Offset of a kept item's data: after its key, 16-byte aligned. */
+static size_t data_at(size_t key_len)
+{
+    return (key_len + 15) & ~(size_t)15;
+}
+
+const void *mn_netmem_find(const void *key, size_t key_len, size_t bytes)
+{
+    struct pool *pl = pool_of_thread(0);
+    for (int i = 0; pl && i < MAX_KEPT; i++) {
+        const struct kept *k = &pl->k[i];
+        if (k->mem && k->key_len == key_len && k->bytes == bytes &&
+            memcmp(k->mem, key, key_len) == 0)
+            return k->mem + data_at(key_len);
+    }
+    return NULL;
+}
+
+void *mn_netmem_keep(const void *key, size_t key_len, size_t bytes)
+{
+    struct pool *pl = pool_of_thread(1);
+    unsigned char *mem;
+    if (!pl || key_len > MAX_KEY || bytes > MN_KEEP_MAX ||
+        !(mem = malloc(data_at(key_len) + bytes)))
+        return NULL;
+    memcpy(mem, key, key_len);
+    struct kept *k = &pl->k[pl->next_kept];
+    free(k->mem);
+    *k = (struct kept){mem, key_len, bytes};
+    pl->next_kept = (pl->next_kept + 1) % MAX_KEPT;
+    return mem + data_at(key_len);
 }

@@ -1,5 +1,6 @@
 /* netmem.h — the buffers of a network (net.c) and the per-thread pool that keeps the
- * large ones between networks.
+ * large ones between networks, and with them a few items of data that candidates
+ * share (a proxy's Gaussian inputs, proxy.c).
  *
  * A worker scores candidates one after another on each thread, and every candidate
  * builds its own network. Fresh large buffers come from the kernel as untouched pages,
@@ -43,5 +44,15 @@ void mn_netmem_trim(void);
 
 /* Blocks and bytes the calling thread's pool holds. */
 void mn_netmem_pooled(int *blocks, size_t *bytes);
+
+/* Kept items: mn_netmem_keep makes room for `bytes` bytes of data under a key (key_len
+ * bytes, compared byte for byte) on the calling thread and returns it for the caller to
+ * fill, or NULL (out of memory, or a key over 64 bytes or data over MN_KEEP_MAX bytes:
+ * not kept); mn_netmem_find returns the data kept under the same key with the same
+ * size, or NULL. A thread keeps its last four items; a pointer is valid until the
+ * thread keeps another item or trims its pool. */
+#define MN_KEEP_MAX ((size_t)16 << 20)
+void *mn_netmem_keep(const void *key, size_t key_len, size_t bytes);
+const void *mn_netmem_find(const void *key, size_t key_len, size_t bytes);
 
 #endif

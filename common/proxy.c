@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 #include "json.h"
+#include "netmem.h"
 #include "proxy_impl.h"
 #include "rng.h"
 
@@ -595,9 +596,10 @@ int mn_proxy_inputs(struct mn_proxy_ctx *ctx, int b, int mix, float *x, int n, i
 {
     struct mn_rng r;
     int64_t size = mn_proxy_in_size(ctx->g);
-    mn_rng_seed(&r, ctx->seed, mn_hash_str(ctx->name) ^
-                ((((uint64_t)ctx->repeat << 20 | (uint64_t)b) << 1 | (uint64_t)mix) *
-                 0x9e3779b97f4a7c15ULL) ^ 0x696e707574ULL);
+    uint64_t stream = mn_hash_str(ctx->name) ^
+                      ((((uint64_t)ctx->repeat << 20 | (uint64_t)b) << 1 | (uint64_t)mix) *
+                       0x9e3779b97f4a7c15ULL) ^ 0x696e707574ULL;
+    mn_rng_seed(&r, ctx->seed, stream);
     int have_labels = 0;
     if (ctx->s->dataset != DS_NONE && !mix) {
         int rc = mn_proxy_dataset_batch(ctx, &r, x, n, labels);
@@ -605,7 +607,26 @@ int mn_proxy_inputs(struct mn_proxy_ctx *ctx, int b, int mix, float *x, int n, i
             return rc;
         have_labels = rc > 0;
     } else {
-        mn_rng_normals(&r, x, n * size, ctx->threads);
+        /* Gaussian inputs depend on the job seed, the stream and the count, not on the
+         * architecture: a thread draws them once and keeps them, with the generator's
+         * state after them (labels are drawn next), for its next candidates */
+        const struct {
+            uint64_t seed, stream;
+            int64_t count;
+        } key = {ctx->seed, stream, n * size};
+        size_t bytes = (size_t)key.count * sizeof *x;
+        const unsigned char *kept = mn_netmem_find(&key, sizeof key, bytes + sizeof r);
+        if (kept) {
+            memcpy(x, kept, bytes);
+            memcpy(&r, kept + bytes, sizeof r);
+        } else {
+            mn_rng_normals(&r, x, key.count, ctx->threads);
+            unsigned char *keep = mn_netmem_keep(&key, sizeof key, bytes + sizeof r);
+            if (keep) {
+                memcpy(keep, x, bytes);
+                memcpy(keep + bytes, &r, sizeof r);
+            }
+        }
     }
     char tag[32];
     snprintf(tag, sizeof tag, "input%d%s", b, mix ? "_mix" : "");

@@ -1,6 +1,6 @@
 /* check_netmem.c — network buffers and the per-thread pool of large blocks (netmem.h):
  * which blocks are pooled and taken back, zero-filling, the advice and size windows,
- * the bound on what a pool keeps, trimming, and pools being per thread. */
+ * the bound on what a pool keeps, trimming, and pools being per thread; kept items. */
 #include <check.h>
 #include <pthread.h>
 #include <string.h>
@@ -137,6 +137,38 @@ START_TEST(pools_are_per_thread)
 }
 END_TEST
 
+/* Kept items are found by key and size, the four last ones only, and not over the
+ * limits; trimming drops them. */
+START_TEST(kept_items)
+{
+    mn_netmem_trim();
+    uint64_t key[2] = {7, 1};
+    ck_assert_ptr_null(mn_netmem_find(key, sizeof key, 100));
+    for (int i = 0; i < 5; i++) {
+        key[1] = (uint64_t)i;
+        unsigned char *d = mn_netmem_keep(key, sizeof key, 100);
+        ck_assert_ptr_nonnull(d);
+        memset(d, i + 1, 100);
+    }
+    key[1] = 0; /* the oldest of five went */
+    ck_assert_ptr_null(mn_netmem_find(key, sizeof key, 100));
+    for (int i = 1; i < 5; i++) {
+        key[1] = (uint64_t)i;
+        const unsigned char *d = mn_netmem_find(key, sizeof key, 100);
+        ck_assert_ptr_nonnull(d);
+        ck_assert_uint_eq(d[0], i + 1);
+        ck_assert_uint_eq(d[99], i + 1);
+        ck_assert_ptr_null(mn_netmem_find(key, sizeof key, 99)); /* other size */
+        ck_assert_ptr_null(mn_netmem_find(key, sizeof key - 1, 100)); /* other key */
+    }
+    ck_assert_ptr_null(mn_netmem_keep(key, sizeof key, MN_KEEP_MAX + 1));
+    unsigned char long_key[65] = {0};
+    ck_assert_ptr_null(mn_netmem_keep(long_key, sizeof long_key, 8));
+    mn_netmem_trim();
+    ck_assert_ptr_null(mn_netmem_find(key, sizeof key, 100));
+}
+END_TEST
+
 Suite *netmem_suite(void)
 {
     Suite *s = suite_create("netmem");
@@ -145,6 +177,7 @@ Suite *netmem_suite(void)
     tcase_add_test(tc, advice_and_size_must_match);
     tcase_add_test(tc, pool_keeps_about_one_network);
     tcase_add_test(tc, pools_are_per_thread);
+    tcase_add_test(tc, kept_items);
     suite_add_tcase(s, tc);
     return s;
 }
