@@ -106,11 +106,11 @@ int mn_netmem_get(struct mn_block *b, size_t bytes, int huge, int zero)
         b->cap = bytes;
         return 0;
     }
+    size_t whole = (bytes + MN_HUGE_BLOCK - 1) & ~(MN_HUGE_BLOCK - 1); /* in huge pages */
     if (huge)
-        bytes = (bytes + MN_HUGE_BLOCK - 1) & ~(MN_HUGE_BLOCK - 1);
+        bytes = whole;
     if (!from_pool(b, bytes, huge)) {
-        if (!(b->p = aligned_alloc(MN_HUGE_BLOCK, (bytes + MN_HUGE_BLOCK - 1) &
-                                                      ~(MN_HUGE_BLOCK - 1))))
+        if (!(b->p = aligned_alloc(MN_HUGE_BLOCK, whole)))
             return -1;
         b->cap = bytes;
         b->huge = huge;
