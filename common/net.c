@@ -28,10 +28,11 @@
  *          (the gradient of a BN layer's pre-BN output, but a conv2d's: its kernel
  *          makes that one sample by sample from coef, mn_bn_bwd_coef's coefficients):
  *          one of each per thread.
+ *   bsum   a BN forward's row sums of every sample (mn_bn_row_sums), in double.
  * Threads: forward and backward are a sequence of steps (a layer's core op and
  * activation; a BN's forward; a layer's backward), each run by F(run) on the
- * network's OpenMP threads, every thread on its share (struct part) of the samples,
- * the passes or a BN's channels, writing disjoint parts of the buffers above. The
+ * network's OpenMP threads, every thread on its share (struct part) of the samples or
+ * the passes, writing disjoint parts of the buffers above. The
  * driver (stamps, which gradients a step starts) stays on the calling thread.
  * The execution half of this file is compiled for float and double (op_tmpl.h); the
  * one table of layer kinds (`kinds`) follows it. */
@@ -83,7 +84,7 @@ struct nl {
     unsigned stamp;                   /* backward pass in which d was zeroed */
 };
 
-#define N_BUF 9
+#define N_BUF 10
 
 struct mn_net {
     struct mn_graph *g;
@@ -94,7 +95,7 @@ struct mn_net {
     int max_passes, passes, prow;     /* backward passes per call: the most, this call's,
                                          and the gradient row of its first pass */
     int64_t n_params;
-    void *params, *grads, *act, *stats, *dpool, *col, *ws, *dtmp, *coef; /* buf[k].p */
+    void *params, *grads, *act, *stats, *dpool, *col, *ws, *dtmp, *coef, *bsum; /* buf[k].p */
     struct mn_block buf[N_BUF]; /* the buffers above, in that order (netmem.h) */
     int64_t ws_size, dtmp_size, coef_size; /* elements of one thread's ws, dtmp, coef */
     struct mn_param_view *views;
@@ -115,12 +116,12 @@ struct mn_net {
 };
 
 /* One thread's share of a step (see "Threads" above): samples [s0, s0 + n) of passes
- * [p0, p0 + passes), channels [c0, c1) in a BN's forward, and the thread's scratch. A
- * step splits the samples (forward; backward with one pass and per-sample gradient
- * rows), the passes (backward of several) or a BN's channels, never two at once, so
- * every output element is computed by one thread exactly as it is without threads. */
+ * [p0, p0 + passes), the number of threads nt sharing the step, and the thread's
+ * scratch. A step splits the samples (forward; backward with one pass and per-sample
+ * gradient rows) or the passes (backward of several), never both, so every output
+ * element is computed by one thread exactly as it is without threads. */
 struct part {
-    int s0, n, p0, passes, c0, c1;
+    int s0, n, p0, passes, nt;
     void *ws, *dtmp, *coef;
 };
 
@@ -164,7 +165,7 @@ static struct mn_win win_of(const struct nl *L, int n)
 }
 
 /* How a step divides among the threads (struct part), and the steps. */
-enum split { SPLIT_NONE, SPLIT_SAMPLES, SPLIT_PASSES, SPLIT_CHANNELS };
+enum split { SPLIT_NONE, SPLIT_SAMPLES, SPLIT_PASSES };
 enum step { STEP_FWD, STEP_BN, STEP_BWD };
 
 /* [*lo, *lo + *cnt): part t of nt of total items, in order. */
@@ -174,18 +175,14 @@ static void span(int t, int nt, int total, int *lo, int *cnt)
     *cnt = (int)((int64_t)(t + 1) * total / nt) - *lo;
 }
 
-/* Thread t of nt's share of a step of layer i over the batch and passes of this call. */
-static struct part share(const struct mn_net *net, int i, enum split sp, int t, int nt)
+/* Thread t of nt's share of a step over the batch and passes of this call. */
+static struct part share(const struct mn_net *net, enum split sp, int t, int nt)
 {
-    struct part q = {0, net->n, 0, net->passes, 0, net->L[i].l->out.c, NULL, NULL, NULL};
+    struct part q = {0, net->n, 0, net->passes, nt, NULL, NULL, NULL};
     if (sp == SPLIT_SAMPLES)
         span(t, nt, net->n, &q.s0, &q.n);
     else if (sp == SPLIT_PASSES)
         span(t, nt, net->passes, &q.p0, &q.passes);
-    else if (sp == SPLIT_CHANNELS) {
-        span(t, nt, net->L[i].l->out.c, &q.c0, &q.c1);
-        q.c1 += q.c0;
-    }
     q.ws = (char *)net->ws + (size_t)t * (size_t)net->ws_size * net->esz;
     q.dtmp = (char *)net->dtmp + (size_t)t * (size_t)net->dtmp_size * net->esz;
     q.coef = (char *)net->coef + (size_t)t * (size_t)net->coef_size * net->esz;
@@ -204,6 +201,14 @@ static enum split bwd_split(const struct mn_net *net, int i)
         ((L->w >= 0 || L->gamma >= 0) && net->want_params && !net->pstride))
         return SPLIT_NONE;
     return SPLIT_SAMPLES;
+}
+
+/* Waits for the other threads of a step. */
+static void barrier(const struct part *q)
+{
+    if (q->nt > 1) {
+#pragma omp barrier
+    }
 }
 
 #define MN_TMPL_FILE "net.c"
@@ -254,21 +259,33 @@ static void F(post_fwd)(struct mn_net *net, const struct part *q, int i, const T
         F(mn_act_fwd)(OUT(i), pre, q->n * L->out_size, L->l->act);
 }
 
-/* A BN step: batch statistics and normalisation of channels [c0, c1) over the whole
- * batch (the share starts at sample 0), then the activation of those channels. */
+/* A BN step: the batch statistics, then normalisation and activation of the share's
+ * samples. Every thread of the step runs it, also one without samples, as it waits
+ * twice for all: each thread sums its samples' rows into bsum (sums, then squared
+ * deviations), and each adds every sample's in order, so the statistics do not
+ * depend on the split. The thread's coef holds the mean and variance in double [c]
+ * each, then the scale and shift [2c]; the share ending the batch stores the stats. */
 static void F(bn_fwd)(struct mn_net *net, const struct part *q, int i)
 {
     struct nl *L = &net->L[i];
     T *out = OUT(i), *st = (T *)net->stats + L->stat_off;
     const T *pre = kinds[L->l->op].identity ? OUT(L->in[0]) : RAW(i);
-    int c = L->l->out.c;
-    int64_t hw = (int64_t)L->l->out.h * L->l->out.w;
-    F(mn_bn_fwd)(out, st, st + c, pre, P(L->gamma), P(L->beta), q->n, c, hw, q->c0, q->c1);
-    for (int s = 0; L->l->act != MN_ACT_NONE && s < q->n; s++)
-        for (int ch = q->c0; ch < q->c1; ch++) {
-            T *row = out + ((int64_t)s * c + ch) * hw;
-            F(mn_act_fwd)(row, row, hw, L->l->act);
-        }
+    int c = L->l->out.c, last = q->s0 + q->n == net->n;
+    int64_t hw = (int64_t)L->l->out.h * L->l->out.w, xs = c * hw;
+    double *sums = net->bsum, *sq = sums + (int64_t)net->n * c, *mu = q->coef, *var = mu + c;
+    T *ab = (T *)(var + c);
+    F(mn_bn_row_sums)(sums + (int64_t)q->s0 * c, pre, NULL, q->n, c, hw);
+    barrier(q);
+    mn_bn_channel_means(mu, sums, net->n, c, hw);
+    F(mn_bn_row_sums)(sq + (int64_t)q->s0 * c, pre, mu, q->n, c, hw);
+    barrier(q);
+    mn_bn_channel_means(var, sq, net->n, c, hw);
+    F(mn_bn_affine)(ab, last ? st : NULL, last ? st + c : NULL, mu, var, P(L->gamma),
+                    P(L->beta), c);
+    for (int s = 0; s < q->n; s++) { /* the activation while the sample is in cache */
+        F(mn_bn_apply)(out + s * xs, pre + s * xs, ab, 1, c, hw);
+        F(mn_act_fwd)(out + s * xs, out + s * xs, xs, L->l->act);
+    }
 }
 
 /* Backward of post_fwd. The activation is undone in place on the layer's own
@@ -541,14 +558,14 @@ static void F(run)(struct mn_net *net, int i, enum step st, enum split sp)
 {
     int nt = sp == SPLIT_NONE ? 1 : net->threads;
     if (nt == 1) {
-        struct part q = share(net, i, SPLIT_NONE, 0, 1);
+        struct part q = share(net, SPLIT_NONE, 0, 1);
         F(step)(net, &q, i, st);
         return;
     }
 #pragma omp parallel num_threads(nt)
     {
-        struct part q = share(net, i, sp, omp_get_thread_num(), omp_get_num_threads());
-        if (q.n > 0 && q.passes > 0 && q.c1 > q.c0)
+        struct part q = share(net, sp, omp_get_thread_num(), omp_get_num_threads());
+        if (st == STEP_BN || (q.n > 0 && q.passes > 0)) /* BN waits for every thread */
             F(step)(net, &q, i, st);
     }
 }
@@ -559,7 +576,7 @@ static const T *F(forward)(struct mn_net *net, const T *x, int n)
         return NULL;
     net->n = n;
     net->passes = 1;
-    const struct part whole = share(net, 0, SPLIT_NONE, 0, 1), *q = &whole;
+    const struct part whole = share(net, SPLIT_NONE, 0, 1), *q = &whole;
     memcpy(OUT(0), x, (size_t)(n * net->L[0].out_size) * sizeof(T));
     for (int i = 1; i < net->g->n; i++) {
         const struct nl *L = &net->L[i];
@@ -567,7 +584,7 @@ static const T *F(forward)(struct mn_net *net, const T *x, int n)
             continue;
         F(run)(net, i, STEP_FWD, kinds[L->l->op].whole ? SPLIT_NONE : SPLIT_SAMPLES);
         if (has_bn(net, L))
-            F(run)(net, i, STEP_BN, SPLIT_CHANNELS);
+            F(run)(net, i, STEP_BN, SPLIT_SAMPLES);
     }
     net->fwd_done = 1;
     net->fwd_bn_off = net->bn_mode == MN_BN_OFF;
@@ -596,7 +613,7 @@ static int F(backward)(struct mn_net *net, const T *dout, T *dx, unsigned flags,
     net->want_params = !(flags & MN_BW_NO_PARAMS);
     net->pstride = (flags & MN_BW_PER_SAMPLE) ? net->n_params : 0;
     int out = net->g->output;
-    const struct part whole = share(net, out, SPLIT_NONE, 0, 1), *q = &whole;
+    const struct part whole = share(net, SPLIT_NONE, 0, 1), *q = &whole;
     if (wants(net, out)) {
         memcpy(DG(out), dout, (size_t)F(dsize)(net, q, out) * sizeof(T));
         net->L[out].stamp = net->stamp;
@@ -1004,7 +1021,7 @@ struct mn_net *mn_net_create(const struct mn_graph *g, int max_batch,
                 net->L[L->in[k]].last_use = i;
         }
     }
-    int64_t act = 0, stats = 0, ws = 0, cols = 0, dtmp = 0, coef = 0, mb = max_batch;
+    int64_t act = 0, stats = 0, ws = 0, cols = 0, dtmp = 0, coef = 0, bsum = 0, mb = max_batch;
     net->keep_cols = opts && opts->keep_cols;
     for (int i = 0; i < n; i++)
         net->L[i].out_size = mn_shape_size(gc->layers[i].out);
@@ -1049,6 +1066,8 @@ struct mn_net *mn_net_create(const struct mn_graph *g, int max_batch,
                 dtmp = L->out_size * mb;
             if (mn_bn_coef_size(l->out.c, net->max_passes) > coef)
                 coef = mn_bn_coef_size(l->out.c, net->max_passes);
+            if (2 * l->out.c * mb > bsum) /* doubles */
+                bsum = 2 * l->out.c * mb;
         }
         if (kinds[l->op].window && i) {
             struct mn_shape s = gc->layers[l->in[0]].out;
@@ -1091,8 +1110,9 @@ struct mn_net *mn_net_create(const struct mn_graph *g, int max_batch,
     ws *= net->threads; /* each thread has its own scratch */
     dtmp *= net->threads;
     coef *= net->threads;
+    bsum *= (int64_t)(sizeof(double) / net->esz);
     int64_t elems = net->n_params * (1 + net->grad_rows) + act + stats + dpool +
-                    (net->keep_cols ? cols : 0) + ws + dtmp + coef;
+                    (net->keep_cols ? cols : 0) + ws + dtmp + coef + bsum;
     if (elems > MAX_BYTES / (int64_t)net->esz) {
         mn_error_set(err, MN_ETOOBIG, NULL, "network needs more than %lld bytes",
                      (long long)MAX_BYTES);
@@ -1105,9 +1125,9 @@ struct mn_net *mn_net_create(const struct mn_graph *g, int max_batch,
      * 700 MB full-size NB201 network huge pages measured slower (snip + grad_norm 4.4 →
      * 5.6 s CPU), hence the bound. */
     void **bufs[N_BUF] = {&net->params, &net->grads, &net->act, &net->stats, &net->dpool,
-                          &net->col, &net->ws, &net->dtmp, &net->coef};
+                          &net->col, &net->ws, &net->dtmp, &net->coef, &net->bsum};
     const int64_t sizes[N_BUF] = {net->n_params, net->n_params * net->grad_rows, act, stats,
-                                  dpool, net->keep_cols ? cols : 0, ws, dtmp, coef};
+                                  dpool, net->keep_cols ? cols : 0, ws, dtmp, coef, bsum};
     int huge = elems <= HUGE_NET_MAX / (int64_t)net->esz;
     for (int k = 0; k < N_BUF; k++) {
         if (mn_netmem_get(&net->buf[k], (size_t)sizes[k] * net->esz, huge, k < 2))

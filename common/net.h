@@ -31,11 +31,12 @@
  * threads (process-wide), so no caller setup is needed; callers must not call
  * openblas_set_num_threads afterwards (it starts the helpers again).
  * A network built with opts.threads > 1 runs each layer of a forward or backward on
- * that many OpenMP threads: the samples split among them (a BN's statistics by
- * channel), or in mn_net_backward_passes the passes; steps that reduce over the batch
- * (BN statistics in training-mode backward, batch-summed parameter gradients) and
- * dense layers run on one. Every element is computed by one thread exactly as without
- * threads, so results do not depend on the thread count.
+ * that many OpenMP threads: the samples split among them, or in
+ * mn_net_backward_passes the passes; a BN's forward statistics are sums of per-sample
+ * sums added in sample order; steps that reduce over the batch in backward (BN
+ * statistics in training mode, batch-summed parameter gradients) and dense layers run
+ * on one. Every element is computed by one thread exactly as without threads, so
+ * results do not depend on the thread count.
  * Results are bit-identical for the same graph, seed, options and input on the same
  * machine and OpenBLAS build (OpenBLAS picks kernels per CPU type, so other CPUs may
  * differ in the last bits). */

@@ -8,6 +8,17 @@
 #include <string.h>
 #include "ops.h"
 
+void mn_bn_channel_means(double *avg, const double *sums, int n, int c, int64_t hw)
+{
+    double m = (double)n * hw;
+    for (int ch = 0; ch < c; ch++) {
+        double t = 0;
+        for (int s = 0; s < n; s++)
+            t += sums[(int64_t)s * c + ch];
+        avg[ch] = t / m;
+    }
+}
+
 #define MN_TMPL_FILE "op_bn.c"
 #include "op_tmpl.h"
 #else
@@ -96,28 +107,36 @@ static inline MN_INLINE void F(row_dsums)(const T *restrict dy, const T *restric
     *b = F(total)(pb, tb);
 }
 
-MN_CLONES void F(mn_bn_fwd)(T *y, T *mean, T *var, const T *x, const T *gamma, const T *beta, int n,
-                  int c, int64_t hw, int c0, int c1)
+MN_CLONES void F(mn_bn_row_sums)(double *sums, const T *x, const double *mu, int ns, int c,
+                                 int64_t hw)
 {
-    double m = (double)n * hw;
-    for (int ch = c0; ch < c1; ch++) {
-        double s = 0, v = 0;
-        for (int i = 0; i < n; i++)
-            s += F(row_sum)(x + ((int64_t)i * c + ch) * hw, 0, hw, 0);
-        double mu = s / m;
-        for (int i = 0; i < n; i++)
-            v += F(row_sum)(x + ((int64_t)i * c + ch) * hw, mu, hw, 1);
-        v /= m;
-        mean[ch] = (T)mu;
-        var[ch] = (T)v;
-        T a = (T)(gamma[ch] / sqrt((double)var[ch] + MN_BN_EPS));
-        T b = beta[ch] - mean[ch] * a;
-        for (int i = 0; i < n; i++) {
-            const T *restrict xc = x + ((int64_t)i * c + ch) * hw;
-            T *restrict yc = y + ((int64_t)i * c + ch) * hw;
-            for (int64_t j = 0; j < hw; j++)
-                yc[j] = xc[j] * a + b;
-        }
+    for (int64_t r = 0; r < (int64_t)ns * c; r++)
+        sums[r] = F(row_sum)(x + r * hw, mu ? mu[r % c] : 0, hw, mu != NULL);
+}
+
+void F(mn_bn_affine)(T *ab, T *mean, T *var, const double *mu, const double *v,
+                     const T *gamma, const T *beta, int c)
+{
+    for (int ch = 0; ch < c; ch++) {
+        T m = (T)mu[ch], s2 = (T)v[ch];
+        T a = (T)(gamma[ch] / sqrt((double)s2 + MN_BN_EPS));
+        ab[ch] = a;
+        ab[c + ch] = beta[ch] - m * a;
+        if (mean)
+            mean[ch] = m;
+        if (var)
+            var[ch] = s2;
+    }
+}
+
+MN_CLONES void F(mn_bn_apply)(T *y, const T *x, const T *ab, int ns, int c, int64_t hw)
+{
+    for (int64_t r = 0; r < (int64_t)ns * c; r++) {
+        const T *restrict xc = x + r * hw;
+        T *restrict yc = y + r * hw;
+        T a = ab[r % c], b = ab[c + r % c];
+        for (int64_t j = 0; j < hw; j++)
+            yc[j] = xc[j] * a + b;
     }
 }
 

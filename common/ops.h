@@ -76,6 +76,9 @@ int64_t mn_conv2d_col_size(const struct mn_win *d);
 int64_t mn_conv2d_ws_size(const struct mn_win *d);
 /* Average pool: elements of its scratch workspace ws. */
 int64_t mn_avgpool_ws_size(const struct mn_win *d);
+/* The batch mean (or variance) of mn_bn_row_sums's sums [n][c] of rows of hw elements:
+ * avg [c], every channel's sums added in sample order. */
+void mn_bn_channel_means(double *avg, const double *sums, int n, int c, int64_t hw);
 /* Elements (of either type) of mn_bn_bwd_coef's coef for c channels and `passes`
  * passes: two per channel and pass and two more per channel, then three doubles per
  * channel (two sums and 1/σ). */
@@ -139,11 +142,19 @@ static inline void mn_gemm_f64(int ta, int tb, int m, int n, int k, double alpha
     void mn_gmaxpool_fwd##S(T *y, const T *x, int n, int c, int64_t hw);                \
     void mn_gmaxpool_bwd##S(T *dx, const T *dy, const T *x, const T *y, int n, int c,   \
                             int64_t hw);                                                 \
-    /* batch norm with batch statistics, channels [c0, c1) of c (each channel is        \
-     * independent). y [n][c][hw]; mean, var [c] (outputs: batch mean, biased          \
-     * variance); x [n][c][hw]; gamma, beta [c]. */                                      \
-    void mn_bn_fwd##S(T *y, T *mean, T *var, const T *x, const T *gamma, const T *beta, \
-                      int n, int c, int64_t hw, int c0, int c1);                         \
+    /* batch norm forward with batch statistics, in steps, so that threads may split  \
+     * the samples and still give the same bits: mn_bn_row_sums fills sums [ns][c] of  \
+     * ns samples x [ns][c][hw] with the sum of each (sample, channel) row (mu NULL),    \
+     * or of its squared deviations from mu [c];                                         \
+     * mn_bn_channel_means turns the sums of every sample into the batch mean, then the  \
+     * biased variance; mn_bn_affine rounds them to mean, var [c] (either may be NULL)   \
+     * and makes the scale and shift ab [2c] from gamma, beta [c]; mn_bn_apply           \
+     * normalises ns samples, y = x·scale + shift. */                                     \
+    void mn_bn_row_sums##S(double *sums, const T *x, const double *mu, int ns, int c,    \
+                           int64_t hw);                                                  \
+    void mn_bn_affine##S(T *ab, T *mean, T *var, const double *mu, const double *v,      \
+                         const T *gamma, const T *beta, int c);                          \
+    void mn_bn_apply##S(T *y, const T *x, const T *ab, int ns, int c, int64_t hw);       \
     /* backward in two halves. mn_bn_bwd_coef runs the reductions of `passes` passes     \
      * (dy [passes][n][c][hw]; pass p's dgamma/dbeta gstride after pass 0's, may be      \
      * NULL, per sample rows pstride apart when pstride) and leaves the coefficients of  \
