@@ -1,9 +1,16 @@
 #ifndef MN_TMPL_PASS
 /* op_misc.c — element-wise and small kernels (see ops.h): ReLU/ReLU6, add,
- * accumulate, dense (GEMM), softmax. Compiled for float and double. */
+ * accumulate, dense (GEMM), softmax, compiled for float and double; and the widening
+ * of float to double. */
 #include <math.h>
 #include <string.h>
 #include "ops.h"
+
+MN_CLONES void mn_widen(double *restrict y, const float *restrict x, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        y[i] = x[i];
+}
 
 #define MN_TMPL_FILE "op_misc.c"
 #include "op_tmpl.h"

@@ -1,8 +1,8 @@
-/* ops.h — the engine's kernels (internal to the engine and its tests): forward and
- * backward function pairs over flat arrays. Outputs come first, then inputs, then
- * sizes; every pointer carries its shape. Forward kernels overwrite their outputs;
- * backward kernels ACCUMULATE into their outputs (dx, dw, db, ...), and a NULL
- * gradient output means "not wanted". Parameter gradients take `pstride`: 0 sums over
+/* ops.h — the engine's kernels (internal to the engine and its tests; the NTK proxy
+ * uses mn_widen): forward and backward function pairs over flat arrays. Outputs come
+ * first, then inputs, then sizes; every pointer carries its shape. Forward kernels
+ * overwrite their outputs; backward kernels ACCUMULATE into their outputs (dx, dw, db,
+ * ...), and a NULL gradient output means "not wanted". Parameter gradients take `pstride`: 0 sums over
  * the batch into one buffer, otherwise sample i's gradient goes to dw + i·pstride
  * (per-sample gradients).
  *
@@ -76,6 +76,8 @@ int64_t mn_conv2d_col_size(const struct mn_win *d);
 int64_t mn_conv2d_ws_size(const struct mn_win *d);
 /* Average pool: elements of its scratch workspace ws. */
 int64_t mn_avgpool_ws_size(const struct mn_win *d);
+/* y [n] = x [n] in double (the NTK's J columns before their Gram matrix). */
+void mn_widen(double *y, const float *x, int64_t n);
 /* The batch mean (or variance) of mn_bn_row_sums's sums [n][c] of rows of hw elements:
  * avg [c], every channel's sums added in sample order. */
 void mn_bn_channel_means(double *avg, const double *sums, int n, int c, int64_t hw);

@@ -13,6 +13,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "ops.h"
 #include "proxy_impl.h"
 
 #define CHUNK 1024 /* J columns converted to double per dsyrk */
@@ -41,8 +42,7 @@ static void fill(double *buf, const float *J, int64_t ld, int n, const struct sp
         }
         int k = (int)(sp->count - from < take - m ? sp->count - from : take - m);
         for (int r = 0; r < n; r++)
-            for (int q = 0; q < k; q++)
-                buf[(int64_t)r * CHUNK + m + q] = J[r * ld + sp->offset + from + q];
+            mn_widen(buf + (int64_t)r * CHUNK + m, J + r * ld + sp->offset + from, k);
         m += k;
         from = 0;
     }
