@@ -97,7 +97,7 @@ int64_t mn_conv2d_ws_size(const struct mn_win *d)
 
 /* col [ci·kh·kw][ho·wo] ← the patches of one sample x [ci][h][w], 0 where padded.
  * Rows are short (a feature-map row), so plain loops rather than memcpy calls. */
-static void F(im2col)(T *col, const T *x, const struct mn_win *d)
+MN_CLONES static void F(im2col)(T *col, const T *x, const struct mn_win *d)
 {
     int64_t hw = (int64_t)d->ho * d->wo;
     for (int c = 0; c < d->ci; c++)
@@ -127,7 +127,7 @@ static void F(im2col)(T *col, const T *x, const struct mn_win *d)
 }
 
 /* x [ci][h][w] += the patches in col [ci·kh·kw][ho·wo] put back (im2col's adjoint). */
-static void F(col2im)(T *x, const T *col, const struct mn_win *d)
+MN_CLONES static void F(col2im)(T *x, const T *col, const struct mn_win *d)
 {
     int64_t hw = (int64_t)d->ho * d->wo;
     for (int c = 0; c < d->ci; c++)
