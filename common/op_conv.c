@@ -410,13 +410,18 @@ MN_CLONES static void F(tap_dots)(T *acc0, T *acc1, T *acc2, int init, const T *
             }
 }
 
-/* dw[t] += the sum held in acc [taps][DACC]. */
+/* dw[t] += the sum held in acc [taps][DACC]: the tail, then lane by lane the sum of
+ * the two vectors' lanes (added as vectors, the one step that can be). */
 static void F(acc_fold)(T *dw, const T *acc, int64_t taps)
 {
     for (int64_t t = 0; t < taps; t++, acc += DACC) {
+        F(vec) lo, hi;
+        VLOAD(lo, acc);
+        VLOAD(hi, acc + VN);
+        lo += hi;
         T s = acc[DBLOCK];
         for (int q = 0; q < VN; q++)
-            s += acc[q] + acc[q + VN];
+            s += lo[q];
         dw[t] += s;
     }
 }
@@ -505,6 +510,10 @@ static void F(direct_bwd)(T *dx, T *dw, const struct F(dws) *r, T *acc, const T 
             gin = share ? r->gp + (d->kh - 1 - d->pt) * g.wq + d->kw - 1 - d->pl : r->gext;
             gplane = share ? g.qplane : g.len;
         }
+        /* per-sample rows are cold (one row in a J of many): fetch them while the
+         * sums run, rather than miss on every line when they are added */
+        for (int64_t e = 0; last && e < d->co * k; e += 64 / (int64_t)sizeof(T))
+            __builtin_prefetch(dw + e, 1);
         for (int o = 0; o < d->co; o += GROUP) {
             int p = member(o, 1, d->co), q = member(o, 2, d->co);
             F(tap_dots)(acc + o * k * DACC, acc + p * k * DACC, acc + q * k * DACC, first,
