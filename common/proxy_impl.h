@@ -6,6 +6,7 @@
 #ifndef MN_PROXY_IMPL_H
 #define MN_PROXY_IMPL_H
 #include "net.h"
+#include "netmem.h"
 #include "proxy.h"
 #include "rng.h"
 
@@ -95,9 +96,11 @@ struct mn_ntk_run {
     int n;
     int64_t classes;
     enum mn_ntk_mode mode;
-    int passes;      /* exact: backward passes per call (PASSES per thread) */
-    float *x, *dout; /* [n][input], [passes][n][classes] */
-    double *G, *w;   /* [n][n], [n] */
+    int passes;           /* exact: backward passes per call (PASSES per thread) */
+    struct mn_block mem;  /* the arrays below, in one block (netmem.h) */
+    double *G, *w;        /* [n][n], [n] */
+    double *cols, *part;  /* the Gram matrix's scratch (proxy_ntk.c) */
+    float *x, *dout;      /* [n][input], [passes][n][classes] */
 };
 int mn_proxy_ntk_setup(struct mn_proxy_ctx *ctx, struct mn_ntk_run *run);
 int mn_proxy_ntk_compute(struct mn_proxy_ctx *ctx, struct mn_ntk_run *run, double *value);

@@ -49,33 +49,30 @@ static void fill(double *buf, const float *J, int64_t ld, int n, const struct sp
 }
 
 /* G [n][n] (upper triangle) = J·Jᵀ over the J columns, J rows n_params apart: the
- * chunks of CHUNK columns are summed by dsyrk into SUMS partial sums, each on its own
- * thread when there are several (the sums add their chunks in order and are added
- * last in order, so the result does not depend on the thread count). */
-static int gram(struct mn_net *net, const float *J, int n, double *G, int threads)
+ * chunks of CHUNK columns, widened into cols [SUMS][n][CHUNK], are summed by dsyrk into
+ * SUMS partial sums (G and part [SUMS - 1][n][n]), each on its own thread when there
+ * are several (the sums add their chunks in order and are added last in order, so the
+ * result does not depend on the thread count). */
+static int gram(struct mn_net *net, const float *J, int n, double *G, double *cols,
+                double *part, int threads)
 {
     const struct mn_param_view *v;
     int nv = mn_net_param_views(net, &v), ns = 0;
     int64_t ld = mn_net_n_params(net), total = 0, nn = (int64_t)n * n;
     struct span *sp = malloc((size_t)(nv + 1) * sizeof *sp);
-    double *buf = malloc((size_t)SUMS * (size_t)n * CHUNK * sizeof *buf);
-    double *part = calloc((size_t)(SUMS - 1) * (size_t)nn, sizeof *part);
-    if (!sp || !buf || !part) {
-        free(sp);
-        free(buf);
-        free(part);
+    if (!sp)
         return MN_ENOMEM;
-    }
     for (int i = 0; i < nv; i++)
         if (in_j(v[i].kind) && v[i].count > 0) {
             sp[ns++] = (struct span){v[i].offset, v[i].count};
             total += v[i].count;
         }
     memset(G, 0, (size_t)nn * sizeof *G);
+    memset(part, 0, (size_t)(SUMS - 1) * (size_t)nn * sizeof *part);
     int nt = threads < SUMS ? threads : SUMS;
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static, 1)
     for (int s = 0; s < SUMS; s++) {
-        double *b = buf + (int64_t)s * n * CHUNK, *g = s ? part + (s - 1) * nn : G;
+        double *b = cols + (int64_t)s * n * CHUNK, *g = s ? part + (s - 1) * nn : G;
         for (int64_t from = (int64_t)s * CHUNK; from < total; from += SUMS * CHUNK) {
             int take = (int)(total - from < CHUNK ? total - from : CHUNK);
             fill(b, J, ld, n, sp, from, take);
@@ -87,8 +84,6 @@ static int gram(struct mn_net *net, const float *J, int n, double *G, int thread
         for (int64_t e = 0; e < nn; e++)
             G[e] += part[(s - 1) * nn + e];
     free(sp);
-    free(buf);
-    free(part);
     return MN_OK;
 }
 
@@ -134,14 +129,20 @@ int mn_proxy_ntk_setup(struct mn_proxy_ctx *ctx, struct mn_ntk_run *run)
                                .mode = ctx->s->mode, .passes = passes};
     if (!(run->net = mn_proxy_net(ctx, n, &opts)))
         return ctx->err->code;
-    run->x = malloc((size_t)(n * mn_proxy_in_size(ctx->g)) * sizeof *run->x);
-    run->dout = malloc((size_t)(n * run->classes) * (size_t)passes * sizeof *run->dout);
-    run->G = malloc((size_t)n * (size_t)n * sizeof *run->G);
-    run->w = malloc((size_t)n * sizeof *run->w);
-    if (!run->x || !run->dout || !run->G || !run->w)
-        rc = mn_error_set(ctx->err, MN_ENOMEM, NULL, "out of memory");
-    else
-        rc = mn_proxy_inputs(ctx, 0, 0, run->x, n, NULL, 0);
+    /* one block (pooled per thread when large, so a candidate's setup in a search does
+     * not fault in fresh pages): the doubles, then the floats */
+    int64_t nn = (int64_t)n * n, doubles = SUMS * nn + n + SUMS * n * CHUNK;
+    int64_t floats = n * mn_proxy_in_size(ctx->g) + n * run->classes * passes;
+    size_t bytes = (size_t)doubles * sizeof(double) + (size_t)floats * sizeof(float);
+    if (mn_netmem_get(&run->mem, bytes, 0, 0))
+        return mn_error_set(ctx->err, MN_ENOMEM, NULL, "out of memory");
+    run->G = run->mem.p;
+    run->part = run->G + nn;
+    run->w = run->part + (SUMS - 1) * nn;
+    run->cols = run->w + n;
+    run->x = (float *)(run->cols + SUMS * n * CHUNK);
+    run->dout = run->x + n * mn_proxy_in_size(ctx->g);
+    rc = mn_proxy_inputs(ctx, 0, 0, run->x, n, NULL, 0);
     if (rc)
         mn_proxy_ntk_release(run);
     return rc;
@@ -154,7 +155,7 @@ int mn_proxy_ntk_compute(struct mn_proxy_ctx *ctx, struct mn_ntk_run *run, doubl
     if (!mn_net_forward(run->net, run->x, n) ||
         jacobian(run->net, n, run->classes, run->mode, run->passes, run->dout))
         return mn_error_set(ctx->err, MN_ESTATE, NULL, "engine refused the forward/backward");
-    if (gram(run->net, mn_net_grads(run->net), n, run->G, ctx->threads))
+    if (gram(run->net, mn_net_grads(run->net), n, run->G, run->cols, run->part, ctx->threads))
         return mn_error_set(ctx->err, MN_ENOMEM, NULL, "out of memory");
     if (mn_proxy_eigvalsh(run->G, n, run->w) == MN_OK)
         *value = run->w[0] > 0 ? run->w[n - 1] / run->w[0] : INFINITY;
@@ -163,12 +164,9 @@ int mn_proxy_ntk_compute(struct mn_proxy_ctx *ctx, struct mn_ntk_run *run, doubl
 
 void mn_proxy_ntk_release(struct mn_ntk_run *run)
 {
-    free(run->w);
-    free(run->G);
-    free(run->dout);
-    free(run->x);
-    run->w = run->G = NULL;
-    run->dout = run->x = NULL;
+    mn_netmem_put(&run->mem, 1);
+    run->G = run->part = run->w = run->cols = NULL;
+    run->x = run->dout = NULL;
     run->net = NULL; /* owned by the context */
 }
 
