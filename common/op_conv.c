@@ -510,7 +510,7 @@ static void F(direct_bwd)(T *dx, T *dw, const struct F(dws) *r, T *acc, const T 
             gin = share ? r->gp + (d->kh - 1 - d->pt) * g.wq + d->kw - 1 - d->pl : r->gext;
             gplane = share ? g.qplane : g.len;
         }
-        /* per-sample rows are cold (one row in a J of many): fetch them while the
+        /* dw is cold (a per-sample row is one in a J of many): fetch it while the
          * sums run, rather than miss on every line when they are added */
         for (int64_t e = 0; last && e < d->co * k; e += 64 / (int64_t)sizeof(T))
             __builtin_prefetch(dw + e, 1);

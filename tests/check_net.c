@@ -852,7 +852,8 @@ static void same_runs(const struct run_out *a, const struct run_out *b)
 /* A network on 2 or 3 threads gives bit for bit what it gives on one: forward output
  * and BN statistics, gradients and dx of batch-summed, per-sample and grouped backward
  * passes, in every BN mode, with and without kept columns, with a batch that does not
- * divide evenly (every layer kind, dense included). */
+ * divide evenly and one smaller than the thread count (every layer kind, dense
+ * included). */
 START_TEST(threads_change_nothing)
 {
     struct mn_graph *gs[3] = {nb201(3, 1, 8, 4, arch_a), nb201(16, 1, 8, 3, arch_b), unas()};
@@ -877,6 +878,13 @@ START_TEST(threads_change_nothing)
                 same_runs(&one, &many);
                 run_free(&many);
             }
+            run_free(&one);
+            /* fewer samples than threads: one thread has none, and still takes its
+             * part in every BN's statistics */
+            run_all(gs[gi], 2, 2, keep, mode, 1, x, r, &one);
+            run_all(gs[gi], 2, 2, keep, mode, 3, x, r, &many);
+            same_runs(&one, &many);
+            run_free(&many);
             run_free(&one);
             free(x);
             free(r);
