@@ -2,9 +2,9 @@
  * uses mn_widen): forward and backward function pairs over flat arrays. Outputs come
  * first, then inputs, then sizes; every pointer carries its shape. Forward kernels
  * overwrite their outputs; backward kernels ACCUMULATE into their outputs (dx, dw, db,
- * ...), and a NULL gradient output means "not wanted". Parameter gradients take `pstride`: 0 sums over
- * the batch into one buffer, otherwise sample i's gradient goes to dw + i·pstride
- * (per-sample gradients).
+ * ...), and a NULL gradient output means "not wanted". Parameter gradients take
+ * `pstride`: 0 sums over the batch into one buffer, otherwise sample i's gradient goes
+ * to dw + i·pstride (per-sample gradients).
  *
  * The *_passes variants run `passes` backward passes through one forward at once:
  * gradient tensors (dy, dx) carry a leading pass dimension over their usual shape
